@@ -1,0 +1,110 @@
+"""The rules layer: ordered regular expressions → category.
+
+Categories are tried in taxonomy priority order (failed_login, security_alert, admin_change,
+login, error); the first whose pattern matches wins. User rules come before all of them.
+Patterns run on the raw bytes, so invalid UTF-8 never needs decoding.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent.config import Rule
+
+UNCLASSIFIED = "unclassified"
+CATEGORIES = ("failed_login", "security_alert", "admin_change", "login", "error", "normal")
+
+# Built-in rules for the default taxonomy (../shared/design/TAXONOMY.md). Order matters:
+# a failed root login is failed_login, not admin_change.
+DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("failed_login", (
+        r"(?i)failed password",
+        r"(?i)authentication failure",
+        r"(?i)invalid user",
+        r"(?i)illegal user",
+        r"(?i)failed (publickey|keyboard-interactive|none)",
+        r"(?i)too many authentication failures",
+        r"(?i)maximum authentication attempts exceeded",
+        r"(?i)user not known to the underlying authentication module",
+        r"(?i)auth(entication)? (failed|error)",
+        r"(?i)login failed|failed login|logon failure|an account failed to log on",
+        r"(?i)incorrect password|bad password|wrong password",
+        r"(?i)account (is )?locked|account locked out",
+        r"(?i)\bsu(do)?\b.*(incorrect password attempts|authentication failure)",
+        r"(?i)FAILED SU",
+        r"(?i)permission denied \(publickey",
+        r"(?i)not allowed because|not listed in allowusers",
+        r"(?i)check pass; user unknown",
+    )),
+    ("security_alert", (
+        r"POSSIBLE BREAK-IN ATTEMPT",
+        r"(?i)\[UFW BLOCK\]|iptables.*(drop|reject)|firewall.*(block|drop|denied)",
+        r"(?i)apparmor=\"DENIED\"|avc:\s+denied|selinux.*denied",
+        r"(?i)did not receive identification string",
+        r"(?i)bad protocol version identification",
+        r"(?i)port ?scan|intrusion|malware|virus found|rootkit",
+        r"(?i)certificate (verify|verification) failed|signature (verification )?failed",
+        r"(?i)integrity (check|violation)",
+        r"(?i)possible (syn )?flood|brute.?force",
+        r"(?i)refused connect from",
+        r"(?i)reverse mapping checking getaddrinfo",
+        r"(?i)protocol major versions differ",
+        r"(?i)not in sudoers",
+        r"(?i)access denied",
+    )),
+    ("admin_change", (
+        r"(?i)\b(useradd|userdel|usermod|groupadd|groupdel|groupmod|chpasswd|chage|passwd)\[?\d*\]?:",
+        r"(?i)new (user|group): name=",
+        r"(?i)delete user|removed? (user|group)|add '.*' to group",
+        r"(?i)password changed for",
+        r"(?i)\bsudo\b.*COMMAND=",
+        r"(?i)\bsu\b.*session opened for user root|\(to root\)",
+        r"(?i)(installed|removed|upgraded|purged)\b.*(package|\d+\.\d+)",
+        r"(?i)\b(apt|dpkg|yum|dnf|rpm)\b.*(install|remove|upgrade)",
+        r"(?i)\b(chmod|chown|setfacl)\b",
+        r"(?i)crontab.*(replace|edit|delete|install)",
+        r"(?i)auditctl|audit rule|config(uration)? changed",
+        r"(?i)type=(ADD_USER|DEL_USER|ADD_GROUP|DEL_GROUP|USER_MGMT|CONFIG_CHANGE|USER_CHAUTHTOK)",
+    )),
+    ("login", (
+        r"(?i)accepted (password|publickey|keyboard-interactive|gssapi)",
+        r"(?i)session opened for user",
+        r"(?i)session closed for user",
+        r"(?i)new session \d+ of user|removed session \d+",
+        r"(?i)logged in|logged out|successful login|login successful",
+        r"(?i)type=USER_(LOGIN|START|END)\b",
+    )),
+    ("error", (
+        r"(?i)\b(error|err|fatal|failure|failed|critical|crit|severe|panic|emerg|alert)\b",
+        r"(?i)exception|traceback|stack ?trace|segfault|segmentation fault|core dumped",
+        r"(?i)timed? ?out\b|timeout|unreachable|refused|cannot|can't|unable to|no such",
+        r"(?i)out of memory|oom-killer|i/o error|machine check|corrupt",
+    )),
+)
+
+
+class RuleSet:
+    """Compiled rules; `match(line)` returns the first category that fits, or None."""
+
+    def __init__(self, user_rules: list[Rule], *, use_defaults: bool = True) -> None:
+        self._rules: list[tuple[re.Pattern[bytes], str]] = [
+            (re.compile(r.pattern.encode()), r.category) for r in user_rules
+        ]
+        if use_defaults:
+            for category, patterns in DEFAULT_RULES:
+                # One alternation per category: one regex pass per category, not per rule.
+                combined = b"|".join(b"(?:" + _inline_flags(p) + b")" for p in patterns)
+                self._rules.append((re.compile(combined), category))
+
+    def match(self, line: bytes) -> str | None:
+        for pattern, category in self._rules:
+            if pattern.search(line):
+                return category
+        return None
+
+
+def _inline_flags(pattern: str) -> bytes:
+    """Turn a leading global flag like (?i) into a scoped one, so patterns can be joined."""
+    if pattern.startswith("(?i)"):
+        return b"(?i:" + pattern[4:].encode() + b")"
+    return pattern.encode()

@@ -1,0 +1,5 @@
+"""collector: the gRPC server that authorizes, verifies and stores segments and answers queries."""
+
+from agent.collector._server import IngestService, QueryService, build_server
+
+__all__ = ["IngestService", "QueryService", "build_server"]

@@ -1,0 +1,169 @@
+"""The collector's gRPC services: Ingest (segments in, acks out) and Query."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from agent._pb import sealtail_pb2 as pb
+from agent._pb import sealtail_pb2_grpc as pb_grpc
+from agent.errors import ErrorCode, StoreError, VerificationError
+from agent.formats import key_id, parse_header, verify_segment
+from agent.store import SearchFilter, SQLiteStore
+
+log = logging.getLogger("sealtail.collector")
+
+PAGE_SIZE = 1000
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+@dataclass
+class IngestStatistics:
+    stored: int = 0
+    duplicates: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
+    """Accepts segments only from allow-listed keys, verifies, stores, then acknowledges."""
+
+    def __init__(self, store: SQLiteStore, authorized: frozenset[bytes]) -> None:
+        self._store = store
+        self.authorized = authorized
+        self.stats = IngestStatistics()
+
+    def _refuse(self, seq: int, code: ErrorCode, message: str, peer: str) -> pb.Ack:
+        self.stats.refused[code] = self.stats.refused.get(code, 0) + 1
+        log.warning("refused segment seq=%d from %s: %s (%s)", seq, peer, message, code)
+        return pb.Ack(seq=seq, status=pb.ACK_REFUSED, code=code, message=message)
+
+    async def Ship(self, request_iterator: AsyncIterator[pb.Segment],
+                   context: Context) -> AsyncIterator[pb.Ack]:
+        peer = context.peer()
+        async for seg in request_iterator:
+            ack = await self._ingest(seg, peer)
+            yield ack
+            if ack.status == pb.ACK_REFUSED and not ack.retryable:
+                return  # the agent must not keep streaming past a refused segment
+
+    async def _ingest(self, seg: pb.Segment, peer: str) -> pb.Ack:
+        try:
+            header = parse_header(seg.header)
+        except VerificationError as exc:
+            return self._refuse(0, ErrorCode.MALFORMED_SEGMENT, exc.message, peer)
+        seq = header.seq
+        if header.agent_key not in self.authorized:
+            return self._refuse(seq, ErrorCode.UNKNOWN_KEY,
+                                f"agent key {key_id(header.agent_key)} ({header.agent_name!r}) "
+                                "is not in the collector's authorized keys", peer)
+        try:
+            # CPU-bound (hashing every entry): off the event loop.
+            verified = await asyncio.to_thread(verify_segment, seg.header, seg.signature,
+                                               list(seg.entries))
+        except VerificationError as exc:
+            return self._refuse(seq, exc.code, exc.message, peer)
+        try:
+            result = await self._store.append(verified)
+        except StoreError as exc:
+            log.error("%s", exc)
+            return pb.Ack(seq=seq, status=pb.ACK_REFUSED, code=ErrorCode.STORE_FAILED,
+                          message="collector could not store the segment", retryable=True)
+        if result.status == pb.ACK_REFUSED:
+            ack = self._refuse(seq, ErrorCode(result.code), result.message, peer)
+            ack.retryable = result.retryable
+            return ack
+        if result.status == pb.ACK_DUPLICATE:
+            self.stats.duplicates += 1
+        else:
+            self.stats.stored += 1
+            log.info("stored %s seq=%d entries=%d leaf=%d", header.agent_name, seq, header.count,
+                     result.leaf_index)
+        return pb.Ack(seq=seq, status=result.status,  # type: ignore[arg-type]
+                      leaf_index=result.leaf_index)
+
+
+class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
+    """Read-only access to the store. Nothing here can change stored data."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def Search(self, request: pb.SearchRequest,
+                     context: Context) -> AsyncIterator[pb.SearchResponse]:
+        flt = SearchFilter(agent=request.agent, category=request.category,
+                           contains=request.contains, since_ns=request.since_ns,
+                           until_ns=request.until_ns)
+        limit = request.limit or None
+        count = 0
+        after = (0, -1)
+        while limit is None or count < limit:
+            rows = await asyncio.to_thread(self._store.search_page, flt, after, PAGE_SIZE)
+            if not rows:
+                break
+            after = (rows[-1].segment_id, rows[-1].index)
+            page = pb.SearchResponse()
+            for row in rows:
+                if flt.contains and flt.contains not in pb.Entry.FromString(row.entry).line:
+                    continue
+                count += 1
+                if not request.count_only:
+                    page.results.add(agent=row.agent, agent_key=row.agent_key, seq=row.seq,
+                                     index=row.index, source=row.source, entry=row.entry)
+                if limit is not None and count >= limit:
+                    break
+            if page.results:
+                yield page
+        if request.count_only:
+            yield pb.SearchResponse(count=count)
+
+    async def Segments(self, request: pb.SegmentsRequest,
+                       context: Context) -> AsyncIterator[pb.StoredSegment]:
+        after = 0
+        while True:
+            rows = await asyncio.to_thread(self._store.segments_page, request.agent,
+                                           request.agent_key, after, 100)
+            if not rows:
+                return
+            for row in rows:
+                entries = await asyncio.to_thread(self._store.entries_of, row.segment_id)
+                yield pb.StoredSegment(
+                    segment=pb.Segment(header=row.header, signature=row.signature,
+                                       entries=entries),
+                    leaf_index=row.segment_id - 1)
+            after = rows[-1].segment_id
+
+    async def Agents(self, request: pb.AgentsRequest,
+                     context: Context) -> pb.AgentsResponse:
+        rows = await asyncio.to_thread(self._store.agents)
+        return pb.AgentsResponse(agents=[
+            pb.AgentInfo(name=r.name, key=r.key, segments=r.segments, entries=r.entries,
+                         last_seq=max(r.last_seq, 0)) for r in rows])
+
+
+async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[bytes], *,
+                       max_message_bytes: int) -> tuple[grpc.aio.Server, int, IngestService]:
+    """Create and start the collector's gRPC server; returns (server, bound port, ingest)."""
+    server = grpc.aio.server(options=[
+        ("grpc.max_receive_message_length", max_message_bytes),
+        ("grpc.max_send_message_length", max_message_bytes),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ])
+    ingest = IngestService(store, authorized)
+    pb_grpc.add_IngestServicer_to_server(ingest, server)
+    pb_grpc.add_QueryServicer_to_server(QueryService(store), server)
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {listen}")
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    await health_servicer.set("sealtail.v1.Ingest", health_pb2.HealthCheckResponse.SERVING)
+    return server, port, ingest

@@ -1,0 +1,228 @@
+"""TOML configuration → frozen, typed config objects, validated on load.
+
+One dataclass per TOML table. Every field has a help string (``metadata["help"]``) used by
+``sealtail config`` docs. Unknown keys are errors; messages name the file, the key and the rule.
+Command-line flags override file values through `merge_overrides`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def _opt(default: Any, help: str) -> Any:
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A user classification rule: lines matching `pattern` get `category`."""
+
+    pattern: str = _opt("", "regular expression searched in the line (Python syntax, bytes)")
+    category: str = _opt("", "category given to matching lines")
+
+
+@dataclass(frozen=True, slots=True)
+class TailConfig:
+    paths: list[str] = _opt([], "glob patterns of files to tail")
+    exclude: list[str] = _opt([], "glob patterns of files never to tail")
+    poll_interval_ms: int = _opt(250, "rescan period when no change event arrives")
+    partial_idle_secs: float = _opt(5.0, "ship a last line without newline after this idle time")
+    max_line_bytes: int = _opt(1024 * 1024, "longer lines are truncated and flagged")
+    rotate_wait_secs: float = _opt(5.0, "keep a rotated-away file open this long after its end")
+    read_chunk_bytes: int = _opt(1024 * 1024, "bytes read per file per turn")
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyConfig:
+    rules: list[Rule] = _opt([], "user rules, tried in order before the default rules")
+    default_rules: bool = _opt(True, "apply the built-in rule set after the user rules")
+
+
+@dataclass(frozen=True, slots=True)
+class SealConfig:
+    max_segment_bytes: int = _opt(1024 * 1024, "close a segment at this many entry bytes")
+    max_segment_lines: int = _opt(10_000, "close a segment at this many lines")
+    max_segment_age_ms: int = _opt(1000, "close a segment this long after its first line")
+
+
+@dataclass(frozen=True, slots=True)
+class ShipConfig:
+    max_in_flight: int = _opt(16, "segments sent and not yet acknowledged")
+    backoff_initial_ms: int = _opt(200, "first reconnect delay")
+    backoff_max_ms: int = _opt(30_000, "largest reconnect delay")
+    shutdown_grace_secs: float = _opt(5.0, "on SIGTERM, wait this long for acknowledgements")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSection:
+    name: str = _opt("", "agent name, signed into every segment")
+    collector: str = _opt("", "collector address HOST:PORT")
+    key: str = _opt("", "path of the agent's Ed25519 private key (mode 0600)")
+    state_dir: str = _opt("", "directory for the spool and cursors")
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConfig:
+    agent: AgentSection = field(default_factory=AgentSection)
+    tail: TailConfig = field(default_factory=TailConfig)
+    classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+    seal: SealConfig = field(default_factory=SealConfig)
+    ship: ShipConfig = field(default_factory=ShipConfig)
+
+    def check(self, file: str = "command line") -> AgentConfig:
+        """Raise ConfigError for anything missing or out of range."""
+        for key in ("name", "collector", "key", "state_dir"):
+            if not getattr(self.agent, key):
+                raise ConfigError("is required", file=file, key=f"agent.{key}")
+        _check_address(self.agent.collector, file, "agent.collector")
+        if not self.tail.paths:
+            raise ConfigError("give at least one glob", file=file, key="tail.paths")
+        positives = {
+            "tail.poll_interval_ms": self.tail.poll_interval_ms,
+            "tail.max_line_bytes": self.tail.max_line_bytes,
+            "tail.read_chunk_bytes": self.tail.read_chunk_bytes,
+            "seal.max_segment_bytes": self.seal.max_segment_bytes,
+            "seal.max_segment_lines": self.seal.max_segment_lines,
+            "seal.max_segment_age_ms": self.seal.max_segment_age_ms,
+            "ship.max_in_flight": self.ship.max_in_flight,
+            "ship.backoff_initial_ms": self.ship.backoff_initial_ms,
+            "ship.backoff_max_ms": self.ship.backoff_max_ms,
+        }
+        for key, value in positives.items():
+            if value <= 0:
+                raise ConfigError(f"must be > 0, got {value}", file=file, key=key)
+        for i, rule in enumerate(self.classify.rules):
+            try:
+                re.compile(rule.pattern.encode())
+            except re.error as exc:
+                raise ConfigError(f"invalid regular expression {rule.pattern!r}: {exc}",
+                                  file=file, key=f"classify.rules[{i}].pattern") from exc
+            if not rule.category:
+                raise ConfigError("is required", file=file, key=f"classify.rules[{i}].category")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorSection:
+    listen: str = _opt("127.0.0.1:7600", "address to listen on (HOST:PORT; port 0 = any free)")
+    data_dir: str = _opt("", "directory of the store and the collector's key")
+    authorized_keys: str = _opt("", "file of agent public keys allowed to write, one per line")
+    max_message_bytes: int = _opt(64 * 1024 * 1024, "largest accepted gRPC message")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorConfig:
+    collector: CollectorSection = field(default_factory=CollectorSection)
+
+    def check(self, file: str = "command line") -> CollectorConfig:
+        for key in ("data_dir", "authorized_keys"):
+            if not getattr(self.collector, key):
+                raise ConfigError("is required", file=file, key=f"collector.{key}")
+        _check_address(self.collector.listen, file, "collector.listen")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSection:
+    collector: str = _opt("127.0.0.1:7600", "collector address HOST:PORT for query/verify")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    client: ClientSection = field(default_factory=ClientSection)
+
+
+def _check_address(value: str, file: str, key: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"expected HOST:PORT, got {value!r}", file=file, key=key)
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError as exc:
+        raise ConfigError("file not found", file=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
+
+
+def build(cls: type[T], data: dict[str, Any], *, file: str, prefix: str = "",
+          ignore: frozenset[str] = frozenset()) -> T:
+    """Build dataclass `cls` from a TOML table, checking keys and types."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key in ignore:
+            continue
+        if key not in fields:
+            allowed = ", ".join(sorted(fields))
+            raise ConfigError(f"unknown key (allowed here: {allowed})", file=file, key=path)
+        kwargs[key] = _convert(typing.get_type_hints(cls)[key], value, file=file, key=path)
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, *, file: str, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"expected a table, got {value!r}", file=file, key=key)
+        return build(tp, value, file=file, prefix=f"{key}.")  # type: ignore[arg-type]
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"expected a list, got {value!r}", file=file, key=key)
+        return [_convert(item_tp, v, file=file, key=f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin in (types.UnionType, typing.Union):
+        raise TypeError("unions are not supported in config")
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is str:
+        ok = isinstance(value, str)
+    else:
+        raise TypeError(f"unsupported config type {tp}")
+    if not ok:
+        raise ConfigError(f"expected {tp.__name__}, got {value!r}", file=file, key=key)
+    return value
+
+
+def load(cls: type[T], path: Path | None, *, ignore: frozenset[str] = frozenset()) -> T:
+    """Load `cls` from a TOML file (or defaults when `path` is None)."""
+    if path is None:
+        return cls()
+    return build(cls, load_toml(path), file=str(path), ignore=ignore)
+
+
+def merge_overrides(config: T, overrides: dict[str, Any]) -> T:
+    """Return a copy of `config` with dotted keys (``"agent.name"``) replaced; None is skipped."""
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        section, _, key = dotted.partition(".")
+        table = getattr(config, section)
+        config = dataclasses.replace(  # type: ignore[type-var]
+            config, **{section: dataclasses.replace(table, **{key: value})})
+    return config

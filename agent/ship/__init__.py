@@ -1,0 +1,6 @@
+"""ship: stream spooled segments to the collector over gRPC, with acks and reconnects."""
+
+from agent.config import ShipConfig
+from agent.ship._shipper import Shipper, ShipStatistics
+
+__all__ = ["ShipConfig", "ShipStatistics", "Shipper"]

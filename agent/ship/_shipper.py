@@ -1,0 +1,136 @@
+"""The ship stage: stream spooled segments to the collector, delete them when acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import grpc
+
+from agent._pb import sealtail_pb2 as pb
+from agent._pb import sealtail_pb2_grpc as pb_grpc
+from agent.config import ShipConfig
+from agent.errors import CollectorRejected
+from agent.spool import Spool
+
+log = logging.getLogger("sealtail.ship")
+
+# gRPC keepalive so a half-open connection is noticed instead of waiting forever.
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 20_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ShipStatistics:
+    segments_sent: int
+    segments_acked: int
+    refusals: int
+    reconnects: int
+    connected: bool
+    last_error: str
+
+
+class Shipper:
+    """Keeps one bidirectional stream to the collector; sends every spooled segment in seq
+    order, at most `max_in_flight` unacknowledged, and re-sends after a reconnect.
+
+    Refusals are logged loudly; the connection is then retried with the largest backoff, so a
+    refused agent never hammers the collector.
+    """
+
+    def __init__(self, config: ShipConfig, address: str, spool: Spool) -> None:
+        self._config = config
+        self._address = address
+        self._spool = spool
+        self._sent = self._acked = self._refusals = self._reconnects = 0
+        self._connected = False
+        self._last_error = ""
+        self._drained = asyncio.Event()
+
+    def statistics(self) -> ShipStatistics:
+        return ShipStatistics(self._sent, self._acked, self._refusals, self._reconnects,
+                              self._connected, self._last_error)
+
+    async def wait_drained(self) -> None:
+        """Wait until the spool holds no unacknowledged segment."""
+        while self._spool.pending_seqs():
+            self._drained.clear()
+            await self._drained.wait()
+
+    async def run(self) -> None:
+        delay = self._config.backoff_initial_ms / 1000
+        cap = self._config.backoff_max_ms / 1000
+        while True:
+            refused = False
+            try:
+                await self._session()
+                delay = self._config.backoff_initial_ms / 1000
+            except grpc.aio.AioRpcError as exc:
+                self._last_error = f"{exc.code().name}: {exc.details()}"
+                log.warning("collector %s: %s; reconnecting", self._address, self._last_error)
+            except CollectorRejected as exc:
+                self._refusals += 1
+                self._last_error = str(exc)
+                log.error("collector %s refused a segment: %s", self._address, exc)
+                refused = True
+            finally:
+                self._connected = False
+            # Full jitter: sleep uniformly in [0, delay] so many agents do not reconnect in step.
+            # A refusal waits the full cap: retrying it sooner cannot help.
+            await asyncio.sleep(cap if refused else random.uniform(0, delay))
+            delay = min(cap, delay * 2)
+            self._reconnects += 1
+
+    async def _session(self) -> None:
+        async with grpc.aio.insecure_channel(self._address, options=CHANNEL_OPTIONS) as channel:
+            stub = pb_grpc.IngestStub(channel)
+            window = asyncio.Semaphore(self._config.max_in_flight)
+            in_flight: list[int] = []
+            call = stub.Ship(self._outgoing(window, in_flight))
+            async for ack in call:
+                self._connected = True
+                await self._handle_ack(ack, window, in_flight)
+
+    async def _outgoing(self, window: asyncio.Semaphore,
+                        in_flight: list[int]) -> AsyncIterator[pb.Segment]:
+        next_seq: int | None = None
+        while True:
+            pending = [s for s in self._spool.pending_seqs() if next_seq is None or s >= next_seq]
+            if not pending:
+                await self._spool.wait_for_segment()
+                continue
+            for seq in pending:
+                await window.acquire()
+                if seq not in self._spool.pending_seqs():  # acknowledged meanwhile
+                    window.release()
+                    continue
+                payload = await self._spool.read(seq)
+                in_flight.append(seq)
+                self._sent += 1
+                self._connected = True
+                yield pb.Segment.FromString(payload)
+                next_seq = seq + 1
+
+    async def _handle_ack(self, ack: pb.Ack, window: asyncio.Semaphore,
+                          in_flight: list[int]) -> None:
+        if ack.seq in in_flight:
+            in_flight.remove(ack.seq)
+            window.release()
+        if ack.status == pb.ACK_REFUSED:
+            raise CollectorRejected(f"segment seq={ack.seq}: {ack.message} ({ack.code})")
+        await self._spool.ack(ack.seq)
+        self._acked += 1
+        if ack.status == pb.ACK_DUPLICATE:
+            log.info("segment seq=%d was already stored (leaf %d)", ack.seq, ack.leaf_index)
+        else:
+            log.info("acknowledged segment seq=%d (leaf %d)", ack.seq, ack.leaf_index)
+        if not self._spool.pending_seqs():
+            self._drained.set()

@@ -1,0 +1,329 @@
+"""The SQLite store: append-only tables of segments and entries.
+
+Every write runs on one dedicated thread (SQLite allows one writer; the event loop never
+blocks on it). Reads open their own connections. Triggers refuse UPDATE and DELETE on every
+log table; no code path here issues either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent._pb import sealtail_pb2 as pb
+from agent.errors import ErrorCode, StoreError
+from agent.formats import VerifiedSegment
+
+SCHEMA_VERSION = 1
+LOG_TABLES = ("agents", "segments", "entries", "equivocations")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agents(
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    first_seen_ns INTEGER NOT NULL
+);
+-- segments.id - 1 is the segment's leaf index in the collector-wide log (ids are never reused:
+-- nothing is ever deleted).
+CREATE TABLE IF NOT EXISTS segments(
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    seq INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    header BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    count INTEGER NOT NULL,
+    t_first_ns INTEGER NOT NULL,
+    t_last_ns INTEGER NOT NULL,
+    received_ns INTEGER NOT NULL,
+    UNIQUE(agent_id, seq)
+);
+-- entry holds the exact leaf bytes; the other columns are an index over them, re-checked by
+-- `sealtail verify --data`. leaf_hash only helps locate an altered line; it is never trusted.
+CREATE TABLE IF NOT EXISTS entries(
+    segment_id INTEGER NOT NULL REFERENCES segments(id),
+    idx INTEGER NOT NULL,
+    time_ns INTEGER NOT NULL,
+    category TEXT NOT NULL,
+    source TEXT NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    entry BLOB NOT NULL,
+    PRIMARY KEY(segment_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entries_time ON entries(time_ns);
+CREATE INDEX IF NOT EXISTS entries_category ON entries(category, segment_id);
+CREATE TABLE IF NOT EXISTS equivocations(
+    id INTEGER PRIMARY KEY,
+    agent_id INTEGER NOT NULL REFERENCES agents(id),
+    seq INTEGER NOT NULL,
+    stored_hash BLOB NOT NULL,
+    header BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    received_ns INTEGER NOT NULL
+);
+"""
+
+TRIGGERS = "".join(
+    f"""
+CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, 'sealtail store is append-only: UPDATE on {table} refused'); END;
+CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, 'sealtail store is append-only: DELETE on {table} refused'); END;
+"""
+    for table in LOG_TABLES
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    status: int                # pb.AckStatus
+    leaf_index: int = 0
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    agent: str = ""
+    category: str = ""
+    contains: bytes = b""
+    since_ns: int = 0
+    until_ns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    segment_id: int
+    agent: str
+    agent_key: bytes
+    seq: int
+    index: int
+    source: str
+    entry: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRow:
+    segment_id: int
+    agent_id: int
+    agent: str
+    agent_key: bytes
+    seq: int
+    hash: bytes
+    header: bytes
+    signature: bytes
+    count: int
+    t_first_ns: int
+    t_last_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    id: int
+    name: str
+    key: bytes
+    segments: int
+    entries: int
+    last_seq: int
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    uri = f"file:{path}?mode={'ro' if readonly else 'rwc'}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+class SQLiteStore:
+    """Append-only store in `<data_dir>/sealtail.db` (WAL)."""
+
+    FILE_NAME = "sealtail.db"
+
+    def __init__(self, data_dir: Path, *, readonly: bool = False) -> None:
+        self.path = data_dir / self.FILE_NAME
+        self._readonly = readonly
+        if readonly and not self.path.exists():
+            raise StoreError(f"{self.path}: no store here")
+        try:
+            if not readonly:
+                data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                old = os.umask(0o077)  # the db, -wal and -shm files: owner only
+                try:
+                    self._writer_conn = _connect(self.path, readonly=False)
+                    self._writer_conn.execute("PRAGMA journal_mode = WAL")
+                    # FULL: a commit is on disk before we acknowledge the segment.
+                    self._writer_conn.execute("PRAGMA synchronous = FULL")
+                    self._writer_conn.executescript(SCHEMA + TRIGGERS)
+                    self._writer_conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),))
+                finally:
+                    os.umask(old)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
+        self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        if not self._readonly:
+            self._writer_conn.close()
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[sqlite3.Connection]:
+        conn = _connect(self.path, readonly=True)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def append(self, seg: VerifiedSegment) -> AppendResult:
+        """Store a verified segment if it continues its agent's chain (on the writer thread)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self._append_sync, seg)
+
+    def _append_sync(self, seg: VerifiedSegment) -> AppendResult:
+        conn = self._writer_conn
+        h = seg.header
+        now = time.time_ns()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = self._append_in_txn(conn, seg, h, now)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot store segment seq={h.seq}: {exc}") from exc
+
+    def _append_in_txn(self, conn: sqlite3.Connection, seg: VerifiedSegment,
+                       h: pb.SegmentHeader, now: int) -> AppendResult:
+        row = conn.execute("SELECT id FROM agents WHERE key = ?", (h.agent_key,)).fetchone()
+        if row is None:
+            if h.seq != 0:
+                return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
+                                    message=f"first segment from this agent has seq {h.seq}; "
+                                            f"the collector has none of 0..{h.seq - 1}")
+            agent_id = conn.execute("INSERT INTO agents(key, name, first_seen_ns) VALUES (?,?,?)",
+                                    (h.agent_key, h.agent_name, now)).lastrowid
+            last = None
+        else:
+            agent_id = row[0]
+            last = conn.execute(
+                "SELECT seq, hash, id FROM segments WHERE agent_id = ? ORDER BY seq DESC LIMIT 1",
+                (agent_id,)).fetchone()
+        if last is not None and h.seq <= last[0]:
+            stored = conn.execute("SELECT hash, id FROM segments WHERE agent_id = ? AND seq = ?",
+                                  (agent_id, h.seq)).fetchone()
+            if stored is not None and stored[0] == seg.segment_hash:
+                return AppendResult(pb.ACK_DUPLICATE, leaf_index=stored[1] - 1)
+            conn.execute("INSERT INTO equivocations(agent_id, seq, stored_hash, header, signature,"
+                         " received_ns) VALUES (?,?,?,?,?,?)",
+                         (agent_id, h.seq, stored[0] if stored else b"", seg.header_bytes,
+                          seg.signature, now))
+            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.EQUIVOCATION,
+                                message=f"seq {h.seq} is already stored with a different hash; "
+                                        "both versions are kept as evidence")
+        expected_seq = 0 if last is None else last[0] + 1
+        if h.seq != expected_seq:
+            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
+                                message=f"seq {h.seq} does not follow the stored seq "
+                                        f"{expected_seq - 1}")
+        if last is not None and h.prev_hash != last[1]:
+            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_BROKEN,
+                                message=f"prev_hash does not match stored seq {last[0]}")
+        cur = conn.execute(
+            "INSERT INTO segments(agent_id, seq, hash, header, signature, count, t_first_ns,"
+            " t_last_ns, received_ns) VALUES (?,?,?,?,?,?,?,?,?)",
+            (agent_id, h.seq, seg.segment_hash, seg.header_bytes, seg.signature, h.count,
+             h.t_first_ns, h.t_last_ns, now))
+        segment_id = cur.lastrowid
+        paths = [s.path for s in h.sources]
+        rows = []
+        for i, (data, leaf) in enumerate(zip(seg.entries, seg.leaf_hashes, strict=True)):
+            e = pb.Entry.FromString(data)
+            rows.append((segment_id, i, e.time_ns, e.category, paths[e.source], leaf, data))
+        conn.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", rows)
+        assert segment_id is not None
+        return AppendResult(pb.ACK_STORED, leaf_index=segment_id - 1)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def search_page(self, flt: SearchFilter, after: tuple[int, int],
+                    page_size: int) -> list[EntryRow]:
+        """Up to `page_size` entries matching `flt`, after (segment_id, idx), in log order."""
+        where = ["(e.segment_id > ? OR (e.segment_id = ? AND e.idx > ?))"]
+        args: list[object] = [after[0], after[0], after[1]]
+        if flt.agent:
+            where.append("a.name = ?")
+            args.append(flt.agent)
+        if flt.category:
+            where.append("e.category = ?")
+            args.append(flt.category)
+        if flt.since_ns:
+            where.append("e.time_ns >= ?")
+            args.append(flt.since_ns)
+        if flt.until_ns:
+            where.append("e.time_ns < ?")
+            args.append(flt.until_ns)
+        if flt.contains:
+            where.append("instr(e.entry, ?) > 0")  # prefilter; the line itself is checked below
+            args.append(flt.contains)
+        sql = ("SELECT e.segment_id, a.name, a.key, s.seq, e.idx, e.source, e.entry FROM entries e"
+               " JOIN segments s ON s.id = e.segment_id JOIN agents a ON a.id = s.agent_id"
+               f" WHERE {' AND '.join(where)} ORDER BY e.segment_id, e.idx LIMIT ?")
+        args.append(page_size)
+        with self.reader() as conn:
+            rows = [EntryRow(*r) for r in conn.execute(sql, args)]
+        return rows
+
+    def segments_page(self, agent: str, agent_key: bytes, after_id: int,
+                      page_size: int) -> list[SegmentRow]:
+        """Stored segments in (agent, seq) order, `after_id` being the last segments.id seen."""
+        where, args = ["s.id > ?"], [after_id]
+        if agent:
+            where.append("a.name = ?")
+            args.append(agent)  # type: ignore[arg-type]
+        if agent_key:
+            where.append("a.key = ?")
+            args.append(agent_key)  # type: ignore[arg-type]
+        sql = ("SELECT s.id, a.id, a.name, a.key, s.seq, s.hash, s.header, s.signature, s.count,"
+               " s.t_first_ns, s.t_last_ns FROM segments s JOIN agents a ON a.id = s.agent_id"
+               f" WHERE {' AND '.join(where)} ORDER BY s.id LIMIT ?")
+        with self.reader() as conn:
+            return [SegmentRow(*r) for r in conn.execute(sql, [*args, page_size])]
+
+    def segment_entries(self, conn: sqlite3.Connection,
+                        segment_id: int) -> list[tuple[int, int, str, str, bytes, bytes]]:
+        """(idx, time_ns, category, source, leaf_hash, entry) of one segment, by idx."""
+        return list(conn.execute(
+            "SELECT idx, time_ns, category, source, leaf_hash, entry FROM entries"
+            " WHERE segment_id = ? ORDER BY idx", (segment_id,)))
+
+    def entries_of(self, segment_id: int) -> list[bytes]:
+        with self.reader() as conn:
+            return [r[5] for r in self.segment_entries(conn, segment_id)]
+
+    def agents(self) -> list[AgentRow]:
+        sql = ("SELECT a.id, a.name, a.key, count(s.id), coalesce(sum(s.count), 0),"
+               " coalesce(max(s.seq), -1) FROM agents a LEFT JOIN segments s ON s.agent_id = a.id"
+               " GROUP BY a.id ORDER BY a.name, a.id")
+        with self.reader() as conn:
+            return [AgentRow(*r) for r in conn.execute(sql)]
+
+    def equivocation_count(self) -> int:
+        with self.reader() as conn:
+            return int(conn.execute("SELECT count(*) FROM equivocations").fetchone()[0])
