@@ -30,7 +30,8 @@ def demo_line(rng: random.Random) -> str:
     port = rng.randint(1024, 65535)
     choices = [
         f"{ts} web-1 sshd[{pid}]: Accepted publickey for {user} from {ip} port {port} ssh2",
-        f"{ts} web-1 sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2",
+        f"{ts} web-1 sshd[{pid}]: Failed password for invalid user {user} from {ip} "
+        f"port {port} ssh2",
         f"{ts} web-1 sshd[{pid}]: pam_unix(sshd:session): session opened for user {user}",
         f"{ts} web-1 sudo: {user} : TTY=pts/0 ; PWD=/home/{user} ; USER=root ; "
         f"COMMAND=/bin/systemctl restart nginx",
@@ -52,10 +53,10 @@ def main() -> int:
     procs = [
         subprocess.Popen([*SEALTAIL, "collector", "--listen", ADDRESS, "--data", str(store),
                           "--authorized-keys", str(DEMO / "authorized_keys")],
-                         stderr=open(DEMO / "collector.log", "ab")),
+                         stderr=open(DEMO / "collector.log", "ab")),  # noqa: SIM115
         subprocess.Popen([*SEALTAIL, "agent", "--collector", ADDRESS, "--key", str(key),
                           "--state", str(state), "--name", "demo-host", str(logs / "*.log")],
-                         stderr=open(DEMO / "agent.log", "ab")),
+                         stderr=open(DEMO / "agent.log", "ab")),  # noqa: SIM115
     ]
     s = "sealtail" if os.environ.get("VIRTUAL_ENV") else ".venv/bin/sealtail"
     print(f"""

@@ -48,6 +48,12 @@ def decode_entry(data: bytes) -> pb.Entry:
     return pb.Entry.FromString(data)
 
 
+def line_locator(index: int, leaf: bytes) -> bytes:
+    """A store-side hint binding a leaf hash to its position (16 bytes). Lets a verifier name
+    the first altered, moved or removed line once the signed root has already failed."""
+    return hashlib.sha256(index.to_bytes(8, "big") + leaf).digest()[:16]
+
+
 def segment_hash(header: bytes) -> bytes:
     """The chain link and dedupe key of a segment: SHA-256 of its header bytes."""
     return hashlib.sha256(header).digest()
@@ -152,14 +158,14 @@ def verify_segment(
     entries: Sequence[bytes],
     *,
     expected_key: bytes | None = None,
-    leaf_hints: Sequence[bytes] | None = None,
+    locators: Sequence[bytes] | None = None,
 ) -> VerifiedSegment:
     """Check one segment on its own: signature, entry count, Merkle root, entry contents.
 
     Args:
         expected_key: when given, the header's agent key must equal it.
-        leaf_hints: leaf hashes remembered at ingest. Used only to *locate* the first altered
-            line after the root has already failed; never to pass a segment.
+        locators: `line_locator` values remembered at ingest, one per stored line. Used only
+            to *locate* the first altered line after the root has failed; never to pass one.
 
     Raises:
         VerificationError naming the agent, seq and (where known) line index.
@@ -195,8 +201,10 @@ def verify_segment(
 
     hashes = leaf_hashes(entries)
     if len(entries) != header.count or root_from_leaf_hashes(hashes) != header.root:
-        line = _first_difference(hashes, leaf_hints)
+        line = _first_difference(hashes, locators)
         if len(entries) != header.count:
+            if line is None:  # the stored lines agree up to here: the rest is missing or extra
+                line = min(len(entries), header.count)
             raise fail(f"{len(entries)} entries present, the signed header says {header.count}",
                        ErrorCode.COUNT_MISMATCH, line)
         if line is not None:
@@ -226,14 +234,12 @@ def verify_segment(
     )
 
 
-def _first_difference(actual: Sequence[bytes], hints: Sequence[bytes] | None) -> int | None:
-    if hints is None:
+def _first_difference(hashes: Sequence[bytes], locators: Sequence[bytes] | None) -> int | None:
+    if locators is None:
         return None
-    for i, (a, b) in enumerate(zip(actual, hints, strict=False)):
-        if a != b:
+    for i, (leaf, loc) in enumerate(zip(hashes, locators, strict=False)):
+        if line_locator(i, leaf) != loc:
             return i
-    if len(actual) != len(hints):
-        return min(len(actual), len(hints))
     return None
 
 

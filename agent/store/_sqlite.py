@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agent._pb import sealtail_pb2 as pb
 from agent.errors import ErrorCode, StoreError
-from agent.formats import VerifiedSegment
+from agent.formats import VerifiedSegment, line_locator
 
 SCHEMA_VERSION = 1
 LOG_TABLES = ("agents", "segments", "entries", "equivocations")
@@ -48,14 +48,15 @@ CREATE TABLE IF NOT EXISTS segments(
     UNIQUE(agent_id, seq)
 );
 -- entry holds the exact leaf bytes; the other columns are an index over them, re-checked by
--- `sealtail verify --data`. leaf_hash only helps locate an altered line; it is never trusted.
+-- `sealtail verify --data`. locator = line_locator(idx, leaf hash): it only helps name the
+-- first altered, moved or removed line after the signed root has failed; it is never trusted.
 CREATE TABLE IF NOT EXISTS entries(
     segment_id INTEGER NOT NULL REFERENCES segments(id),
     idx INTEGER NOT NULL,
     time_ns INTEGER NOT NULL,
     category TEXT NOT NULL,
     source TEXT NOT NULL,
-    leaf_hash BLOB NOT NULL,
+    locator BLOB NOT NULL,
     entry BLOB NOT NULL,
     PRIMARY KEY(segment_id, idx)
 ) WITHOUT ROWID;
@@ -255,7 +256,8 @@ class SQLiteStore:
         rows = []
         for i, (data, leaf) in enumerate(zip(seg.entries, seg.leaf_hashes, strict=True)):
             e = pb.Entry.FromString(data)
-            rows.append((segment_id, i, e.time_ns, e.category, paths[e.source], leaf, data))
+            rows.append((segment_id, i, e.time_ns, e.category, paths[e.source],
+                         line_locator(i, leaf), data))
         conn.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", rows)
         assert segment_id is not None
         return AppendResult(pb.ACK_STORED, leaf_index=segment_id - 1)
@@ -308,9 +310,9 @@ class SQLiteStore:
 
     def segment_entries(self, conn: sqlite3.Connection,
                         segment_id: int) -> list[tuple[int, int, str, str, bytes, bytes]]:
-        """(idx, time_ns, category, source, leaf_hash, entry) of one segment, by idx."""
+        """(idx, time_ns, category, source, locator, entry) of one segment, by idx."""
         return list(conn.execute(
-            "SELECT idx, time_ns, category, source, leaf_hash, entry FROM entries"
+            "SELECT idx, time_ns, category, source, locator, entry FROM entries"
             " WHERE segment_id = ? ORDER BY idx", (segment_id,)))
 
     def entries_of(self, segment_id: int) -> list[bytes]:

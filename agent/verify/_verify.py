@@ -50,7 +50,7 @@ def _verify_chains(segments: Iterable[tuple[bytes, bytes, list[bytes], list[byte
     chains: dict[bytes, ChainVerifier] = {}
     for header, signature, entries, hints in segments:
         seg = verify_segment(header, signature, entries, expected_key=expected_key,
-                             leaf_hints=hints)
+                             locators=hints)
         chain = chains.setdefault(seg.agent_key, ChainVerifier(require_genesis=require_genesis))
         chain.feed(seg)
     return VerifyReport(chains=[c.coverage for c in chains.values() if c.coverage is not None])

@@ -20,7 +20,8 @@ from tests.conftest import REPO
 SEALTAIL = [sys.executable, "-m", "agent"]
 
 
-def run_cli(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, check: bool = True,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run([*SEALTAIL, *args], cwd=REPO, capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:

@@ -58,7 +58,8 @@ def _recursive_root(items: list[bytes]) -> bytes:
     k = 1
     while k * 2 < len(items):
         k *= 2
-    return hashlib.sha256(b"\x01" + _recursive_root(items[:k]) + _recursive_root(items[k:])).digest()
+    left, right = _recursive_root(items[:k]), _recursive_root(items[k:])
+    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 @pytest.mark.parametrize("size", [*range(1, 40), 63, 64, 65, 1000, 1025])

@@ -1,0 +1,91 @@
+"""The command line contract: exit codes, messages naming what is wrong, help with examples."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
+
+COMMANDS = ["keygen", "agent", "collector", "query", "verify"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_ending_with_an_example(command: str) -> None:
+    out = run_cli(command, "--help").stdout
+    assert "Example:" in out
+
+
+def test_agent_refuses_a_group_readable_key_naming_the_file(tmp_path: Path,
+                                                             agent_key: Path) -> None:
+    os.chmod(agent_key, 0o640)
+    proc = run_cli("agent", "--collector", "127.0.0.1:1", "--key", str(agent_key), "--state",
+                   str(tmp_path / "s"), "--name", "a", str(tmp_path / "*.log"), check=False,
+                   timeout=30)
+    assert proc.returncode == 2
+    assert str(agent_key) in proc.stderr and "chmod 600" in proc.stderr
+
+
+def test_agent_with_a_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:
+    conf = tmp_path / "agent.toml"
+    conf.write_text("[seal]\nmax_segment_lines = -5\n")
+    proc = run_cli("agent", "--config", str(conf), "--collector", "127.0.0.1:1", "--key", "k",
+                   "--state", "s", "--name", "a", "/x/*.log", check=False, timeout=30)
+    assert proc.returncode == 2
+    assert f"{conf}: seal.max_segment_lines: must be > 0, got -5" in proc.stderr
+
+
+def test_collector_with_a_missing_authorized_keys_file_names_it(tmp_path: Path) -> None:
+    proc = run_cli("collector", "--listen", "127.0.0.1:0", "--data", str(tmp_path / "d"),
+                   "--authorized-keys", str(tmp_path / "nope"), check=False, timeout=30)
+    assert proc.returncode == 2 and "nope" in proc.stderr
+
+
+def test_query_json_has_the_contract_fields_and_exact_bytes(
+        tmp_path: Path, collector: Collector, agent_key: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "x.log").write_bytes(b"ok line\nsudo: bob : COMMAND=/bin/ls \xff\n")
+    agent = Agent(tmp_path, agent_key, collector.address, [str(logs / "*.log")],
+                  config=fast_agent_config(tmp_path / "a.toml"))
+    agent.start()
+    try:
+        wait_until(lambda: collector.count() == 2, 30, message="2 lines stored")
+    finally:
+        agent.stop()
+    (entry,) = collector.entries("--contains", "sudo")
+    for field in ("agent", "seq", "index", "source", "offset", "time", "category", "line",
+                  "line_b64"):
+        assert field in entry
+    assert entry["line"] == "sudo: bob : COMMAND=/bin/ls \\xff"
+    assert entry["offset"] == 8 and entry["index"] == 1 and entry["category"] == "admin_change"
+    assert collector.count("--category", "admin_change") == 1
+    assert collector.count("--agent", "nobody") == 0
+    assert collector.count("--since", "1h") == 2 and collector.count("--until", "1h") == 0
+    assert len(collector.entries("--limit", "1")) == 1
+
+
+def test_verify_spool_checks_unshipped_segments_with_the_agent_key(
+        tmp_path: Path, agent_key: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "x.log").write_bytes(b"".join(b"line %d\n" % i for i in range(50)))
+    agent = Agent(tmp_path, agent_key, "127.0.0.1:1", [str(logs / "*.log")],
+                  config=fast_agent_config(tmp_path / "a.toml"))
+    agent.start()
+    try:
+        wait_until(lambda: list((agent.state / "spool").glob("*.seg")), 30,
+                   message="a spooled segment")
+    finally:
+        agent.stop()
+    out = run_cli("verify", "--spool", str(agent.state), "--pubkey", f"{agent_key}.pub").stdout
+    assert out.startswith("OK: 1 agents") and "50 lines" in out
+    seg = sorted((agent.state / "spool").glob("*.seg"))[0]
+    data = bytearray(seg.read_bytes())
+    data[-3] ^= 1
+    seg.write_bytes(bytes(data))
+    proc = run_cli("verify", "--spool", str(agent.state), "--pubkey", f"{agent_key}.pub",
+                   check=False)
+    assert proc.returncode == 1 and str(seg) in proc.stdout + proc.stderr

@@ -1,0 +1,58 @@
+"""The rules layer labels the taxonomy's own examples correctly."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.classify import Classifier
+from agent.config import ClassifyConfig, Rule
+
+EXAMPLES = [
+    (b"Failed password for invalid user admin from 203.0.113.9 port 4242 ssh2", "failed_login"),
+    (b"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
+     b"rhost=203.0.113.9", "failed_login"),
+    (b"Disconnecting: Too many authentication failures", "failed_login"),
+    (b"reverse mapping checking getaddrinfo for x [1.2.3.4] failed - POSSIBLE BREAK-IN ATTEMPT!",
+     "security_alert"),
+    (b"[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.9 DST=10.0.0.5", "security_alert"),
+    (b'apparmor="DENIED" operation="open" profile="/usr/sbin/cupsd"', "security_alert"),
+    (b"Did not receive identification string from 203.0.113.9", "security_alert"),
+    (b"useradd[812]: new user: name=backup, UID=1002", "admin_change"),
+    (b"sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/systemctl restart "
+     b"nginx", "admin_change"),
+    (b"chpasswd: password changed for bob", "admin_change"),
+    (b"Accepted publickey for alice from 198.51.100.4 port 50022 ssh2", "login"),
+    (b"pam_unix(sshd:session): session opened for user alice", "login"),
+    (b"pam_unix(sshd:session): session closed for user alice", "login"),
+    (b"ERROR payment-service: timeout after 30000 ms", "error"),
+    (b"kernel: EXT4-fs error (device sda1)", "error"),
+]
+
+
+@pytest.mark.parametrize(("line", "category"), EXAMPLES)
+def test_taxonomy_examples_get_their_category(line: bytes, category: str) -> None:
+    label = Classifier(ClassifyConfig()).label(line)
+    assert (label.category, label.layer) == (category, 1)
+
+
+def test_a_failed_root_login_is_failed_login_not_admin_change() -> None:
+    label = Classifier(ClassifyConfig()).label(
+        b"su: FAILED SU (to root) alice on pts/0")
+    assert label.category == "failed_login"
+
+
+def test_unmatched_line_is_unclassified_by_no_layer() -> None:
+    label = Classifier(ClassifyConfig()).label(b"GET /index.html 200")
+    assert (label.category, label.layer) == ("unclassified", 0)
+
+
+def test_user_rules_come_before_the_built_in_rules() -> None:
+    config = ClassifyConfig(rules=[Rule(pattern=r"Failed password for demo", category="normal")])
+    c = Classifier(config)
+    assert c.label(b"Failed password for demo from 1.2.3.4").category == "normal"
+    assert c.label(b"Failed password for root from 1.2.3.4").category == "failed_login"
+
+
+def test_rules_run_on_invalid_utf8_without_decoding() -> None:
+    label = Classifier(ClassifyConfig()).label(b"\xff\xfe Failed password for \xc3 from x")
+    assert label.category == "failed_login"

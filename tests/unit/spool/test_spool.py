@@ -1,0 +1,108 @@
+"""The spool keeps segments durable until acknowledged and recovers head and cursors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import nacl.signing
+import pytest
+
+from agent.errors import SpoolError
+from agent.formats import build_header, encode_entry, segment_hash, sign_header
+from agent.records import ChainHead, Cursor, FileIdentity, Label, RawLine, SealedSegment
+from agent.spool import Spool, read_spool_segments
+
+KEY = nacl.signing.SigningKey(b"k" * 32)
+PUB = bytes(KEY.verify_key)
+IDENT = FileIdentity(7, 42, b"f" * 32, 10)
+
+
+def sealed(head: ChainHead, n: int, offset: int) -> SealedSegment:
+    entries = tuple(encode_entry(RawLine(f"l{i}".encode(), offset + i * 3, 5), 0,
+                                 Label("normal", 1, 1.0)) for i in range(n))
+    cursor = Cursor("/x.log", IDENT, offset + n * 3)
+    header = build_header(agent_name="a", agent_key=PUB, boot_id=b"b" * 16, seq=head.next_seq,
+                          prev_hash=head.prev_hash, entries=entries, t_first_ns=5, t_last_ns=5,
+                          sources=[cursor], lines_before=head.lines_total)
+    return SealedSegment(head.next_seq, segment_hash(header), header, sign_header(KEY, header),
+                         entries, (cursor,), head.lines_total)
+
+
+async def append_chain(spool: Spool, count: int) -> list[SealedSegment]:
+    segs = []
+    for i in range(count):
+        seg = sealed(spool.head, 4, i * 12)
+        await spool.append(seg)
+        segs.append(seg)
+    return segs
+
+
+async def test_reopened_spool_continues_the_chain_from_unacked_segments(tmp_path: Path) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    segs = await append_chain(spool, 3)
+    again = Spool.open(tmp_path, PUB)
+    assert again.pending_seqs() == [0, 1, 2]
+    assert again.head == ChainHead(3, segs[-1].segment_hash, 12)
+    assert again.cursors[(7, 42)].offset == 36
+
+
+async def test_acknowledged_segments_are_deleted_and_head_survives_restart(
+        tmp_path: Path) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    segs = await append_chain(spool, 3)
+    await spool.ack(2)
+    assert spool.pending_seqs() == []
+    assert not list((tmp_path / "spool").glob("*.seg"))
+    again = Spool.open(tmp_path, PUB)
+    assert again.head == ChainHead(3, segs[-1].segment_hash, 12)
+    assert again.cursors[(7, 42)].offset == 36
+
+
+async def test_a_torn_segment_file_is_quarantined_naming_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 2)
+    newest = sorted((tmp_path / "spool").glob("*.seg"))[-1]
+    newest.write_bytes(newest.read_bytes()[:-5])
+    again = Spool.open(tmp_path, PUB)
+    assert again.pending_seqs() == [0]
+    assert (tmp_path / "quarantine" / newest.name).exists()
+    assert str(newest) in caplog.text and "torn write" in caplog.text
+    assert again.head.next_seq == 1  # the lines of the torn segment will be read again
+
+
+async def test_a_garbage_head_file_stops_start_up_with_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "head.json").write_text("{not json")
+    with pytest.raises(SpoolError, match="head.json"):
+        Spool.open(tmp_path, PUB)
+
+
+async def test_head_file_is_replaced_atomically(tmp_path: Path) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 1)
+    await spool.ack(0)
+    data = json.loads((tmp_path / "head.json").read_text())
+    assert data["next_seq"] == 1
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+async def test_read_spool_segments_returns_exact_payloads(tmp_path: Path) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 2)
+    payloads = read_spool_segments(tmp_path)
+    assert len(payloads) == 2
+    assert await spool.read(0) == payloads[0][1]
+
+
+def test_wait_for_segment_wakes_on_append(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        spool = Spool.open(tmp_path, PUB)
+        waiter = asyncio.create_task(spool.wait_for_segment())
+        await asyncio.sleep(0)
+        await spool.append(sealed(spool.head, 1, 0))
+        await asyncio.wait_for(waiter, 5)
+
+    asyncio.run(scenario())
