@@ -103,9 +103,10 @@ class Shipper:
                         in_flight: list[int]) -> AsyncIterator[pb.Segment]:
         next_seq: int | None = None
         while True:
+            seen = self._spool.appended  # read before listing: no append can slip between
             pending = [s for s in self._spool.pending_seqs() if next_seq is None or s >= next_seq]
             if not pending:
-                await self._spool.wait_for_segment()
+                await self._spool.wait_for_segment(seen)
                 continue
             for seq in pending:
                 await window.acquire()

@@ -133,7 +133,8 @@ class Spool:
         self.head = ChainHead.genesis()
         self.cursors: dict[InodeKey, Cursor] = {}
         self._quarantined = 0
-        self._new_segment = asyncio.Event()
+        self._appended = 0  # segments appended since open; waiters compare against it
+        self._new_segment = asyncio.Condition()
 
     @classmethod
     def open(cls, directory: Path, agent_key: bytes) -> Spool:
@@ -229,17 +230,24 @@ class Spool:
         next_head = ChainHead(seg.seq + 1, seg.segment_hash, seg.lines_before + len(seg.entries))
         self._pending[seg.seq] = _Pending(seg.seq, path, len(data), next_head, seg.cursors)
         self.head = next_head
-        self._new_segment.set()
+        self._appended += 1
+        async with self._new_segment:
+            self._new_segment.notify_all()
 
     # -- reading and acknowledging ----------------------------------------------------------
 
     def pending_seqs(self) -> list[int]:
         return sorted(self._pending)
 
-    async def wait_for_segment(self) -> None:
-        """Wait until a segment is appended after this call."""
-        self._new_segment.clear()
-        await self._new_segment.wait()
+    @property
+    def appended(self) -> int:
+        """How many segments were appended since open (a cursor for `wait_for_segment`)."""
+        return self._appended
+
+    async def wait_for_segment(self, seen: int) -> None:
+        """Wait until more than `seen` segments have been appended (returns at once if so)."""
+        async with self._new_segment:
+            await self._new_segment.wait_for(lambda: self._appended > seen)
 
     async def read(self, seq: int) -> bytes:
         """The Segment message bytes of a pending segment."""

@@ -100,7 +100,7 @@ async def test_read_spool_segments_returns_exact_payloads(tmp_path: Path) -> Non
 def test_wait_for_segment_wakes_on_append(tmp_path: Path) -> None:
     async def scenario() -> None:
         spool = Spool.open(tmp_path, PUB)
-        waiter = asyncio.create_task(spool.wait_for_segment())
+        waiter = asyncio.create_task(spool.wait_for_segment(spool.appended))
         await asyncio.sleep(0)
         await spool.append(sealed(spool.head, 1, 0))
         await asyncio.wait_for(waiter, 5)

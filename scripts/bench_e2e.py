@@ -1,0 +1,137 @@
+"""`make bench`: end-to-end catch-up throughput, agent → collector, against baselines.
+
+Writes N realistic lines (../shared/bench/genlog.py when present, else a built-in generator)
+to a file, starts a collector and an agent as separate processes, and times how long the
+collector takes to hold every line (durably stored, verified). Repeats R times; prints the
+median and the range. Baselines measured in the same run on the same file:
+  * read+split: a bare Python loop reading and splitting the file (what tailing alone costs);
+  * rsyslog imfile→omfwd TCP (../shared/bench/peer_rsyslog.sh) when rsyslogd and socat exist.
+
+Usage: python scripts/bench_e2e.py [--lines N] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent._pb import sealtail_pb2 as pb  # noqa: E402
+from agent._pb import sealtail_pb2_grpc as pb_grpc  # noqa: E402
+
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+SEALTAIL = [sys.executable, "-m", "agent"]
+
+
+def write_lines(path: Path, n: int) -> str:
+    genlog = SHARED_BENCH / "genlog.py"
+    if genlog.exists():
+        subprocess.run([sys.executable, str(genlog), str(n), str(path)], check=True)
+        return "genlog.py"
+    rng = random.Random(7)
+    with path.open("w") as f:
+        for i in range(n):
+            f.write(f"2026-12-01T00:00:{i % 60:02d}Z web-01 sshd[{rng.randint(1000, 65000)}]: "
+                    f"Accepted publickey for alice from 10.0.{rng.randint(0, 255)}.1 port "
+                    f"{rng.randint(1024, 65535)} ssh2\n")
+    return "built-in generator"
+
+
+def baseline_read_split(path: Path) -> float:
+    start = time.perf_counter()
+    rest = b""
+    count = 0
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(1 << 20):
+            parts = (rest + chunk).split(b"\n")
+            rest = parts.pop()
+            count += len(parts)
+    return count / (time.perf_counter() - start)
+
+
+def stored_entries(address: str) -> int:
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = pb_grpc.QueryStub(channel).Agents(pb.AgentsRequest(), timeout=5)
+        except grpc.RpcError:
+            return 0
+    return sum(a.entries for a in reply.agents)
+
+
+def run_once(log: Path, n: int, work: Path) -> float:
+    key = work / "agent.key"
+    subprocess.run([*SEALTAIL, "keygen", "--out", str(key)], check=True, capture_output=True)
+    (work / "auth").write_text(Path(f"{key}.pub").read_text())
+    collector = subprocess.Popen(
+        [*SEALTAIL, "collector", "--listen", "127.0.0.1:0", "--data", str(work / "data"),
+         "--authorized-keys", str(work / "auth"), "--log-level", "WARNING"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert collector.stdout is not None
+    address = collector.stdout.readline().rsplit(" ", 1)[1].strip()
+    start = time.perf_counter()
+    agent = subprocess.Popen(
+        [*SEALTAIL, "agent", "--collector", address, "--key", str(key), "--state",
+         str(work / "state"), "--name", "bench", "--log-level", "WARNING", str(log)], cwd=ROOT)
+    try:
+        while stored_entries(address) < n:
+            if agent.poll() is not None or collector.poll() is not None:
+                raise SystemExit("a sealtail process exited during the benchmark")
+            time.sleep(0.05)
+        return n / (time.perf_counter() - start)
+    finally:
+        for p in (agent, collector):
+            p.terminate()
+        for p in (agent, collector):
+            p.wait(30)
+
+
+def peer_rsyslog(log: Path) -> str:
+    script = SHARED_BENCH / "peer_rsyslog.sh"
+    if not (script.exists() and shutil.which("rsyslogd") and shutil.which("socat")):
+        return "skipped (needs rsyslogd and socat: apt-get install rsyslog socat)"
+    out = subprocess.run(["bash", str(script), str(log)], capture_output=True, text=True,
+                         timeout=600)
+    return out.stdout.strip() or out.stderr.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    ns = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "bench.log"
+        source = write_lines(log, ns.lines)
+        size = log.stat().st_size
+        print(f"input: {ns.lines} lines, {size / 1e6:.1f} MB from {source}; {os.cpu_count()} CPUs")
+        base = [baseline_read_split(log) for _ in range(3)]
+        rates = []
+        for i in range(ns.repeats):
+            work = Path(tmp) / f"run{i}"
+            work.mkdir()
+            rates.append(run_once(log, ns.lines, work))
+            print(f"  run {i + 1}: {rates[-1]:,.0f} lines/s")
+        med, base_med = statistics.median(rates), statistics.median(base)
+        mbps = med * size / ns.lines / 1e6
+        print(f"sealtail end-to-end (tail→seal→spool→gRPC→verify→SQLite, durable): median "
+              f"{med:,.0f} lines/s [{min(rates):,.0f}–{max(rates):,.0f}], {mbps:.1f} MB/s")
+        print(f"baseline read+split (Python, page cache): median {base_med:,.0f} lines/s; "
+              f"sealtail/baseline = {med / base_med:.4f}")
+        print(f"peer rsyslog: {peer_rsyslog(log)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
