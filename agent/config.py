@@ -43,6 +43,10 @@ class TailConfig:
     partial_idle_secs: float = _opt(5.0, "ship a last line without newline after this idle time")
     max_line_bytes: int = _opt(1024 * 1024, "longer lines are truncated and flagged")
     rotate_wait_secs: float = _opt(5.0, "keep a rotated-away file open this long after its end")
+    max_rotated_open_secs: float = _opt(
+        300.0, "close a rotated or deleted file after this long even if unread (counted)")
+    read_from: str = _opt("beginning", "where files found at the very first start begin: "
+                          "beginning or end (files appearing later: always beginning)")
     read_chunk_bytes: int = _opt(1024 * 1024, "bytes read per file per turn")
 
 
@@ -55,7 +59,7 @@ class ClassifyConfig:
 @dataclass(frozen=True, slots=True)
 class SealConfig:
     max_segment_bytes: int = _opt(1024 * 1024, "close a segment at this many entry bytes")
-    max_segment_lines: int = _opt(10_000, "close a segment at this many lines")
+    max_segment_lines: int = _opt(10_000, "close a segment at this many lines (at a batch end)")
     max_segment_age_ms: int = _opt(1000, "close a segment this long after its first line")
 
 
@@ -105,6 +109,9 @@ class AgentConfig:
         for key, value in positives.items():
             if value <= 0:
                 raise ConfigError(f"must be > 0, got {value}", file=file, key=key)
+        if self.tail.read_from not in ("beginning", "end"):
+            raise ConfigError(f"expected \"beginning\" or \"end\", got {self.tail.read_from!r}",
+                              file=file, key="tail.read_from")
         for i, rule in enumerate(self.classify.rules):
             try:
                 re.compile(rule.pattern.encode())

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from agent.classify import Classifier
 from agent.collector import build_server
 from agent.config import AgentConfig, CollectorConfig
+from agent.errors import CollectorUnavailable
 from agent.keys import generate_key_file, load_authorized_keys, load_signing_key
-from agent.records import LabeledBatch, LineBatch
+from agent.records import ChainHead, LabeledBatch, LineBatch
 from agent.seal import Sealer
-from agent.ship import Shipper
+from agent.ship import Shipper, fetch_chain_head
 from agent.spool import Spool
 from agent.store import SQLiteStore
 from agent.tail import Tailer
@@ -36,7 +39,18 @@ def _stop_event() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_stacks)
     return stop
+
+
+def _dump_stacks() -> None:
+    """SIGUSR1: write every task's and thread's stack to stderr (for a process that seems
+    stuck), then carry on."""
+    faulthandler.dump_traceback(all_threads=True)
+    for task in asyncio.all_tasks():
+        with contextlib.suppress(Exception):  # a frame's source may be gone
+            task.print_stack(file=sys.stderr)
+    sys.stderr.flush()
 
 
 async def run_agent(config: AgentConfig) -> None:
@@ -44,9 +58,10 @@ async def run_agent(config: AgentConfig) -> None:
     key = load_signing_key(Path(config.agent.key))
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
                                     bytes(key.verify_key))
+    await _recover_chain_head(spool, config.agent.collector, bytes(key.verify_key))
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
-    tailer = Tailer(config.tail, spool.cursors, lines)
+    tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh)
     classifier = Classifier(config.classify)
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled, spool.append)
     shipper = Shipper(config.ship, config.agent.collector, spool)
@@ -85,6 +100,37 @@ async def run_agent(config: AgentConfig) -> None:
         ship_task.cancel()
         stopped.cancel()
     log.info("agent stopped")
+
+
+# On a first start the collector is asked briefly: if it already holds a chain for this key,
+# the state directory was lost, and starting again at seq 0 would be refused as equivocation.
+FRESH_STATE_ASK_SECS = 5.0
+
+
+async def _recover_chain_head(spool: Spool, address: str, agent_key: bytes) -> None:
+    """Declared policy when the chain head is unknown (state lost or corrupt): continue the
+    chain where the collector has it; files without a cursor are read from the beginning,
+    so their lines may be delivered twice, never lost."""
+    if not (spool.fresh or spool.head_lost):
+        return
+    try:
+        head = await fetch_chain_head(
+            address, agent_key, timeout_secs=FRESH_STATE_ASK_SECS if spool.fresh else None)
+    except CollectorUnavailable:
+        log.warning("collector %s not reachable at first start; starting a new chain at seq 0",
+                    address)
+        return
+    if head is None:
+        if spool.head_lost:
+            log.warning("chain head lost and the collector holds nothing from this key; "
+                        "starting at seq 0")
+        spool.adopt_head(ChainHead.genesis())
+        return
+    log.error("agent state %s: continuing the chain at seq %d as the collector holds it; files "
+              "without a saved cursor are read from the beginning (lines may repeat)",
+              "was lost" if spool.fresh else "was corrupt", head.next_seq)
+    spool.adopt_head(head)
+    spool.fresh = False
 
 
 async def run_collector(config: CollectorConfig) -> None:

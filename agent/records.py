@@ -20,11 +20,19 @@ class FileIdentity:
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
-    """How far one file has been read: the offset after the last complete line taken."""
+    """How far one file has been read: the offset after the last line taken.
+
+    `before_hash` is SHA-256 of the `before_length` bytes just before `offset` (empty when
+    unknown): a saved offset is trusted only if those bytes are still there. `mid_line` says
+    the offset is inside a line whose first part was shipped flagged partial.
+    """
 
     path: str
     identity: FileIdentity
     offset: int
+    before_hash: bytes = b""
+    before_length: int = 0
+    mid_line: bool = False
 
 
 # Entry flags (same values as proto EntryFlag).

@@ -59,20 +59,26 @@ class Entry(_message.Message):
     def __init__(self, line: _Optional[bytes] = ..., source: _Optional[int] = ..., offset: _Optional[int] = ..., time_ns: _Optional[int] = ..., category: _Optional[str] = ..., confidence: _Optional[float] = ..., layer: _Optional[_Union[Layer, str]] = ..., flags: _Optional[int] = ..., original_length: _Optional[int] = ...) -> None: ...
 
 class SourceCursor(_message.Message):
-    __slots__ = ("path", "device", "inode", "fingerprint", "fingerprint_length", "offset")
+    __slots__ = ("path", "device", "inode", "fingerprint", "fingerprint_length", "offset", "before_hash", "before_length", "mid_line")
     PATH_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     INODE_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_HASH_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    MID_LINE_FIELD_NUMBER: _ClassVar[int]
     path: str
     device: int
     inode: int
     fingerprint: bytes
     fingerprint_length: int
     offset: int
-    def __init__(self, path: _Optional[str] = ..., device: _Optional[int] = ..., inode: _Optional[int] = ..., fingerprint: _Optional[bytes] = ..., fingerprint_length: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
+    before_hash: bytes
+    before_length: int
+    mid_line: bool
+    def __init__(self, path: _Optional[str] = ..., device: _Optional[int] = ..., inode: _Optional[int] = ..., fingerprint: _Optional[bytes] = ..., fingerprint_length: _Optional[int] = ..., offset: _Optional[int] = ..., before_hash: _Optional[bytes] = ..., before_length: _Optional[int] = ..., mid_line: _Optional[bool] = ...) -> None: ...
 
 class SegmentHeader(_message.Message):
     __slots__ = ("version", "agent_name", "agent_key", "boot_id", "seq", "prev_hash", "root", "count", "t_first_ns", "t_last_ns", "sources", "lines_before")
@@ -209,3 +215,21 @@ class AgentsResponse(_message.Message):
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
     def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ...) -> None: ...
+
+class ChainHeadRequest(_message.Message):
+    __slots__ = ("agent_key",)
+    AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    agent_key: bytes
+    def __init__(self, agent_key: _Optional[bytes] = ...) -> None: ...
+
+class ChainHeadResponse(_message.Message):
+    __slots__ = ("found", "next_seq", "last_hash", "lines_total")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    NEXT_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LAST_HASH_FIELD_NUMBER: _ClassVar[int]
+    LINES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    next_seq: int
+    last_hash: bytes
+    lines_total: int
+    def __init__(self, found: _Optional[bool] = ..., next_seq: _Optional[int] = ..., last_hash: _Optional[bytes] = ..., lines_total: _Optional[int] = ...) -> None: ...

@@ -123,6 +123,11 @@ class QueryStub:
                 request_serializer=sealtail__pb2.AgentsRequest.SerializeToString,
                 response_deserializer=sealtail__pb2.AgentsResponse.FromString,
                 _registered_method=True)
+        self.ChainHead = channel.unary_unary(
+                '/sealtail.v1.Query/ChainHead',
+                request_serializer=sealtail__pb2.ChainHeadRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.ChainHeadResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServicer:
@@ -148,6 +153,13 @@ class QueryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChainHead(self, request, context):
+        """Where an agent's chain stands here: lets an agent that lost its state continue its chain.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +177,11 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.Agents,
                     request_deserializer=sealtail__pb2.AgentsRequest.FromString,
                     response_serializer=sealtail__pb2.AgentsResponse.SerializeToString,
+            ),
+            'ChainHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChainHead,
+                    request_deserializer=sealtail__pb2.ChainHeadRequest.FromString,
+                    response_serializer=sealtail__pb2.ChainHeadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -248,6 +265,33 @@ class Query:
             '/sealtail.v1.Query/Agents',
             sealtail__pb2.AgentsRequest.SerializeToString,
             sealtail__pb2.AgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChainHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/ChainHead',
+            sealtail__pb2.ChainHeadRequest.SerializeToString,
+            sealtail__pb2.ChainHeadResponse.FromString,
             options,
             channel_credentials,
             insecure,

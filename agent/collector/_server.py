@@ -145,6 +145,14 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
             pb.AgentInfo(name=r.name, key=r.key, segments=r.segments, entries=r.entries,
                          last_seq=max(r.last_seq, 0)) for r in rows])
 
+    async def ChainHead(self, request: pb.ChainHeadRequest,
+                        context: Context) -> pb.ChainHeadResponse:
+        head = await asyncio.to_thread(self._store.chain_head, request.agent_key)
+        if head is None:
+            return pb.ChainHeadResponse(found=False)
+        return pb.ChainHeadResponse(found=True, next_seq=head[0], last_hash=head[1],
+                                    lines_total=head[2])
+
 
 async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[bytes], *,
                        max_message_bytes: int) -> tuple[grpc.aio.Server, int, IngestService]:

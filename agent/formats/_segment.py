@@ -73,6 +73,9 @@ def cursor_to_pb(cursor: Cursor) -> pb.SourceCursor:
         fingerprint=ident.fingerprint,
         fingerprint_length=ident.fingerprint_length,
         offset=cursor.offset,
+        before_hash=cursor.before_hash,
+        before_length=cursor.before_length,
+        mid_line=cursor.mid_line,
     )
 
 

@@ -14,7 +14,7 @@ import nacl.signing
 
 from agent.config import SealConfig
 from agent.formats import build_header, encode_entry, segment_hash, sign_header
-from agent.records import FLAG_PARTIAL, ChainHead, Cursor, LabeledBatch, RawLine, SealedSegment
+from agent.records import ChainHead, Cursor, LabeledBatch, SealedSegment
 
 log = logging.getLogger("sealtail.seal")
 
@@ -101,12 +101,12 @@ class Sealer:
             self._bytes += len(entry)
             self._t_first = min(self._t_first, line.time_ns)
             self._t_last = max(self._t_last, line.time_ns)
-            if len(self._entries) >= cfg.max_segment_lines or self._bytes >= cfg.max_segment_bytes:
-                # The cursor of a segment closed mid-batch is the end of its last line.
-                self._cursors[index] = Cursor(cursor.path, cursor.identity, _line_end(line))
-                await self.seal()
         if key in self._sources:
             self._cursors[self._sources[key]] = cursor
+        # Segments close at batch boundaries, so every cursor is one the tailer made (with its
+        # content check); a segment may pass the limits by at most one batch (<= one read).
+        if len(self._entries) >= cfg.max_segment_lines or self._bytes >= cfg.max_segment_bytes:
+            await self.seal()
 
     async def seal(self) -> SealedSegment | None:
         """Close the open segment (if any), sign it and hand it to the sink."""
@@ -130,9 +130,3 @@ class Sealer:
         self._lines += len(entries)
         log.info("sealed segment seq=%d entries=%d", seg.seq, len(entries))
         return seg
-
-
-def _line_end(line: RawLine) -> int:
-    """Offset just after `line` (and its newline, unless it is a partial line) in its file."""
-    length = line.original_length or len(line.data)
-    return line.offset + length + (0 if line.flags & FLAG_PARTIAL else 1)

@@ -13,7 +13,8 @@ import grpc
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
 from agent.config import ShipConfig
-from agent.errors import CollectorRejected
+from agent.errors import CollectorRejected, CollectorUnavailable
+from agent.records import ChainHead
 from agent.spool import Spool
 
 log = logging.getLogger("sealtail.ship")
@@ -135,3 +136,31 @@ class Shipper:
             log.info("acknowledged segment seq=%d (leaf %d)", ack.seq, ack.leaf_index)
         if not self._spool.pending_seqs():
             self._drained.set()
+
+
+async def fetch_chain_head(address: str, agent_key: bytes, *,
+                           timeout_secs: float | None) -> ChainHead | None:
+    """Ask the collector where this key's chain stands (None: it holds nothing from it).
+
+    Retries with backoff until `timeout_secs` (None: forever); raises CollectorUnavailable
+    when the time is up.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_secs is None else loop.time() + timeout_secs
+    delay = 0.2
+    while True:
+        try:
+            async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+                reply = await pb_grpc.QueryStub(channel).ChainHead(
+                    pb.ChainHeadRequest(agent_key=agent_key), timeout=10)
+            if not reply.found:
+                return None
+            return ChainHead(reply.next_seq, reply.last_hash, reply.lines_total)
+        except grpc.aio.AioRpcError as exc:
+            if deadline is not None and loop.time() + delay > deadline:
+                raise CollectorUnavailable(
+                    f"collector {address}: {exc.code().name}: {exc.details()}") from exc
+            log.warning("asking collector %s for the chain head: %s; retrying", address,
+                        exc.code().name)
+            await asyncio.sleep(random.uniform(0, delay))
+            delay = min(30.0, delay * 2)

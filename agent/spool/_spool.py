@@ -19,14 +19,16 @@ import json
 import logging
 import os
 import struct
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
 from agent._pb import sealtail_pb2 as pb
-from agent.errors import SpoolError, VerificationError
+from agent.errors import ErrorCode, SpoolError, VerificationError
 from agent.formats import verify_segment
 from agent.records import ChainHead, Cursor, FileIdentity, SealedSegment
 
@@ -99,19 +101,21 @@ def cursor_to_json(c: Cursor) -> dict[str, object]:
     i = c.identity
     return {"path": c.path, "device": i.device, "inode": i.inode,
             "fingerprint": i.fingerprint.hex(), "fingerprint_length": i.fingerprint_length,
-            "offset": c.offset}
+            "offset": c.offset, "before_hash": c.before_hash.hex(),
+            "before_length": c.before_length, "mid_line": c.mid_line}
 
 
-def cursor_from_json(d: dict[str, object]) -> Cursor:
-    ident = FileIdentity(int(d["device"]), int(d["inode"]),  # type: ignore[call-overload]
-                         bytes.fromhex(str(d["fingerprint"])),
-                         int(d["fingerprint_length"]))  # type: ignore[call-overload]
-    return Cursor(str(d["path"]), ident, int(d["offset"]))  # type: ignore[call-overload]
+def cursor_from_json(d: dict[str, Any]) -> Cursor:
+    ident = FileIdentity(int(d["device"]), int(d["inode"]), bytes.fromhex(d["fingerprint"]),
+                         int(d["fingerprint_length"]))
+    return Cursor(str(d["path"]), ident, int(d["offset"]),
+                  bytes.fromhex(d.get("before_hash", "")), int(d.get("before_length", 0)),
+                  bool(d.get("mid_line", False)))
 
 
 def cursor_from_pb(s: pb.SourceCursor) -> Cursor:
     return Cursor(s.path, FileIdentity(s.device, s.inode, s.fingerprint, s.fingerprint_length),
-                  s.offset)
+                  s.offset, s.before_hash, s.before_length, s.mid_line)
 
 
 class Spool:
@@ -132,6 +136,8 @@ class Spool:
         self._acked_cursors: dict[InodeKey, Cursor] = {}
         self.head = ChainHead.genesis()
         self.cursors: dict[InodeKey, Cursor] = {}
+        self.fresh = False  # no state at all was found: this is the agent's first start
+        self.head_lost = False  # head.json was unreadable and no segment replaced it
         self._quarantined = 0
         self._appended = 0  # segments appended since open; waiters compare against it
         self._new_segment = asyncio.Condition()
@@ -150,8 +156,15 @@ class Spool:
     # -- recovery ---------------------------------------------------------------------------
 
     def _recover(self) -> None:
+        self.fresh = not self._head_file.exists() and not any(self._seg_dir.glob("*.seg"))
         if self._head_file.exists():
-            self._load_head_file()
+            try:
+                self._load_head_file()
+            except SpoolError as exc:
+                # Never a crash loop: keep the file for inspection, recover the chain head
+                # from the spool or the collector (see daemon), re-read files without cursor.
+                self._quarantine_file(self._head_file, str(exc))
+                self.head_lost = True
         self.head, self.cursors = self._acked_head, dict(self._acked_cursors)
         for path in sorted(self._seg_dir.glob("*.seg")):
             try:
@@ -170,6 +183,7 @@ class Spool:
                 continue
             self._pending[pending.seq] = pending
             self.head = pending.next_head
+            self.head_lost = False
             for c in pending.cursors:
                 self.cursors[(c.identity.device, c.identity.inode)] = c
         for tmp in self._seg_dir.glob(".*.tmp"):
@@ -185,9 +199,8 @@ class Spool:
                                          int(data["lines_total"]))
             cursors = [cursor_from_json(c) for c in data["cursors"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise SpoolError(f"{self._head_file}: unreadable chain head ({exc}); refusing to "
-                             "start a new chain over it. Inspect the file; if the collector "
-                             "holds this agent's chain, restore it from there.") from exc
+            raise SpoolError(f"unreadable chain head ({exc})",
+                             code=ErrorCode.SPOOL_CORRUPT) from exc
         self._acked_cursors = {(c.identity.device, c.identity.inode): c for c in cursors}
 
     def _load_segment(self, path: Path) -> _Pending:
@@ -206,9 +219,16 @@ class Spool:
             cursors=tuple(cursor_from_pb(s) for s in h.sources),
         )
 
+    def adopt_head(self, head: ChainHead) -> None:
+        """Continue the chain from `head` (learned from the collector after state was lost)."""
+        if self._pending:
+            raise RuntimeError("adopt_head with segments in the spool")
+        self._acked_head = self.head = head
+        self.head_lost = False
+
     def _quarantine_file(self, path: Path, why: str) -> None:
         self._quarantined += 1
-        target = self._quarantine / path.name
+        target = self._quarantine / f"{path.name}.{time.time_ns()}"
         os.replace(path, target)
         log.error("spool file %s is unusable (%s); moved to %s", path, why, target)
 

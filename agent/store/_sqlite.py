@@ -326,6 +326,17 @@ class SQLiteStore:
         with self.reader() as conn:
             return [AgentRow(*r) for r in conn.execute(sql)]
 
+    def chain_head(self, agent_key: bytes) -> tuple[int, bytes, int] | None:
+        """(next seq, hash of the last segment, lines stored) for an agent key, or None."""
+        with self.reader() as conn:
+            row = conn.execute(
+                "SELECT s.seq, s.hash, s.header FROM segments s JOIN agents a ON a.id = s.agent_id"
+                " WHERE a.key = ? ORDER BY s.seq DESC LIMIT 1", (agent_key,)).fetchone()
+        if row is None:
+            return None
+        header = pb.SegmentHeader.FromString(row[2])
+        return row[0] + 1, row[1], header.lines_before + header.count
+
     def equivocation_count(self) -> int:
         with self.reader() as conn:
             return int(conn.execute("SELECT count(*) FROM equivocations").fetchone()[0])

@@ -23,3 +23,10 @@ def fingerprint_matches(fd: int, identity: FileIdentity) -> bool:
     head = os.pread(fd, identity.fingerprint_length, 0)
     return (len(head) == identity.fingerprint_length
             and hashlib.sha256(head).digest() == identity.fingerprint)
+
+
+def read_at(fd: int, length: int, offset: int) -> bytes:
+    """Up to `length` bytes at `offset` (b"" for a non-positive length or offset < 0)."""
+    if length <= 0 or offset < 0:
+        return b""
+    return os.pread(fd, length, offset)

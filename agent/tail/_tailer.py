@@ -1,4 +1,20 @@
-"""The tail stage: find files by glob, follow them through rotation, emit line batches."""
+"""The tail stage: find files by glob, follow them through rotation, emit line batches.
+
+How a file is recognised (the whole kind of fault behind most lost or repeated lines):
+
+* A file is its (device, inode). A name is only where it was last seen, so a file renamed
+  within the globs is the same file, and one renamed out of them is still drained.
+* A saved or running offset is trusted only while the file's first bytes (fingerprint) and
+  the bytes just before the offset (`before_hash`) are unchanged. Otherwise the file was
+  truncated or rewritten in place (copytruncate, `>`, `cp other f`) and is read from 0,
+  skipping a leading run of NULs left by writers without O_APPEND.
+* A new file whose content starts with what another file already delivered is a *copy*
+  (copytruncate's `f.1` matched by the same globs): it is read from where the original was.
+* After a rotation, the new file at a path is read only once the rotated one is drained,
+  so lines leave in the order they were written. Generations renamed away before any scan
+  saw them (two rotations in one interval) are found in the directory by name and age.
+* Timers use the monotonic clock; wall-clock time only stamps lines.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +22,12 @@ import asyncio
 import contextlib
 import fnmatch
 import glob
+import hashlib
 import logging
 import os
 import stat
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +36,14 @@ import watchfiles
 
 from agent.config import TailConfig
 from agent.records import Cursor, FileIdentity, LineBatch
-from agent.tail._identity import FINGERPRINT_BYTES, fingerprint_matches, identify
+from agent.tail._identity import FINGERPRINT_BYTES, fingerprint_matches, identify, read_at
 from agent.tail._lines import LineSplitter
 
 log = logging.getLogger("sealtail.tail")
 
 InodeKey = tuple[int, int]
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
+RECENT_CONTENTS = 256  # truncated/closed files remembered to recognise copies of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,43 +54,65 @@ class TailStatistics:
     rotations: int
     truncations: int
     truncated_lines: int
+    nul_bytes_skipped: int
+    copies_skipped_bytes: int
+    unread_bytes_dropped: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Content:
+    """What was delivered from some file: enough to recognise a copy of it."""
+
+    fingerprint: bytes
+    fingerprint_length: int
+    offset: int
+    before_hash: bytes
+    before_length: int
 
 
 class _TrackedFile:
     """One open file and where reading stands in it."""
 
-    def __init__(self, path: str, fd: int, identity: FileIdentity, offset: int,
-                 max_line_bytes: int, now: float) -> None:
+    def __init__(self, path: str, fd: int, identity: FileIdentity, splitter: LineSplitter,
+                 now: float) -> None:
         self.path = path
         self.fd = fd
         self.identity = identity
-        self.splitter = LineSplitter(offset, max_line_bytes)
-        self.last_data = now          # monotonic time bytes last arrived
-        self.unreachable_since: float | None = None  # rotated away or deleted
+        self.splitter = splitter
+        self.last_data = now                          # monotonic time bytes last arrived
+        self.last_mtime_ns = 0                        # mtime when last read
+        self.unreachable_since: float | None = None   # rotated away or deleted
+        self.predecessor: InodeKey | None = None      # read only after this one is drained
 
     @property
     def key(self) -> InodeKey:
         return (self.identity.device, self.identity.inode)
 
     def cursor(self) -> Cursor:
-        return Cursor(self.path, self.identity, self.splitter.start)
+        s = self.splitter
+        before_hash = hashlib.sha256(s.tail).digest() if s.tail else b""
+        return Cursor(self.path, self.identity, s.start, before_hash, len(s.tail), s.mid_line)
+
+    def content(self) -> _Content:
+        c = self.cursor()
+        return _Content(c.identity.fingerprint, c.identity.fingerprint_length, c.offset,
+                        c.before_hash, c.before_length)
 
 
 class Tailer:
     """Reads every file matching the configured globs and puts `LineBatch`es on `out`.
 
-    Files are tracked by (device, inode), so a file renamed within the globs is the same file,
-    and a rotated-away file is read to its end (and `rotate_wait_secs` beyond) before closing.
-    Lines are emitted in file order; a batch's cursor is the offset after its last line.
+    Lines are emitted in file order; a batch's cursor is the position after its last line,
+    with the content checks that make it safe to resume from.
 
     Args:
-        saved: cursors recovered from the spool, by (device, inode). A file whose identity and
-            fingerprint match resumes at the saved offset; any other file starts at 0.
+        saved: cursors recovered from the spool, by (device, inode).
+        first_start: no state existed: files found now start at `read_from`.
         out: bounded queue; a full queue stops reading (backpressure).
     """
 
     def __init__(self, config: TailConfig, saved: Mapping[InodeKey, Cursor],
-                 out: asyncio.Queue[LineBatch], *,
+                 out: asyncio.Queue[LineBatch], *, first_start: bool = False,
                  monotonic: Callable[[], float] = time.monotonic,
                  wall_ns: Callable[[], int] = time.time_ns) -> None:
         self._config = config
@@ -79,14 +121,27 @@ class Tailer:
         self._monotonic = monotonic
         self._wall_ns = wall_ns
         self._files: dict[InodeKey, _TrackedFile] = {}
+        self._at_path: dict[str, InodeKey] = {}       # last inode seen at each matched path
+        # Files truncated or closed lately: a new file starting with their content is a copy.
+        self._recent: deque[_Content] = deque(maxlen=RECENT_CONTENTS)
+        self._start_at_end = first_start and config.read_from == "end"
+        self._started = False
         self._changed = asyncio.Event()
         self._lines = self._bytes = self._rotations = self._truncations = 0
+        self._truncated_lines = self._nuls = self._copy_bytes = self._dropped = 0
 
     def statistics(self) -> TailStatistics:
+        open_files = self._files.values()
         return TailStatistics(
             files_open=len(self._files), lines_read=self._lines, bytes_read=self._bytes,
             rotations=self._rotations, truncations=self._truncations,
-            truncated_lines=sum(f.splitter.truncated_lines for f in self._files.values()))
+            truncated_lines=self._truncated_lines
+            + sum(f.splitter.truncated_lines for f in open_files),
+            nul_bytes_skipped=self._nuls + sum(f.splitter.nul_bytes_skipped for f in open_files),
+            copies_skipped_bytes=self._copy_bytes, unread_bytes_dropped=self._dropped)
+
+    def cursors(self) -> list[Cursor]:
+        return [f.cursor() for f in self._files.values()]
 
     async def run(self) -> None:
         """Tail until cancelled."""
@@ -108,9 +163,8 @@ class Tailer:
             self.close()
 
     def close(self) -> None:
-        for f in self._files.values():
-            os.close(f.fd)
-        self._files.clear()
+        for key, f in list(self._files.items()):
+            self._close(key, f, "on shutdown")
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -131,74 +185,200 @@ class Tailer:
     def _scan(self) -> None:
         now = self._monotonic()
         found = self._matching_paths()
+        if not self._started:
+            self._started = True
+            self._resume_rotated_while_stopped(found, now)
+        newly_unreachable: list[_TrackedFile] = []
         for key, f in self._files.items():
             path = found.get(key)
             if path is None:
                 if f.unreachable_since is None:
                     f.unreachable_since = now
                     self._rotations += 1
+                    newly_unreachable.append(f)
                     log.info("rotated or deleted: %s (reading it to its end)", f.path)
             else:
                 f.unreachable_since = None
                 f.path = path
+        # A new file at a rotated file's path is read after it (and after any generation
+        # renamed away in between), so lines leave in the order they were written.
+        successor_of: dict[str, InodeKey] = {}
+        for f in newly_unreachable:
+            successor_of[f.path] = self._find_missed_generations(f, found, now)
         for key, path in found.items():
             if key not in self._files:
-                self._open(path, now)
+                previous = successor_of.get(path, self._at_path.get(path))
+                self._open(path, now, predecessor=previous if previous != key else None)
+        self._at_path = {path: key for key, path in found.items()}
+        self._start_at_end = False
 
-    def _open(self, path: str, now: float) -> None:
+    def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
+              from_start: bool = False) -> _TrackedFile | None:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             log.warning("cannot open %s: %s", path, exc.strerror)
-            return
+            return None
         try:
             st = os.fstat(fd)
             identity = identify(fd, st.st_size)
             key = (identity.device, identity.inode)
             if key in self._files:  # raced with a rename: already tracked
                 os.close(fd)
-                return
-            offset = self._resume_offset(fd, identity, st.st_size, path)
+                return None
+            splitter = self._starting_point(fd, identity, st.st_size, path, from_start)
         except OSError as exc:
             os.close(fd)
             log.warning("cannot read %s: %s", path, exc.strerror)
-            return
-        self._files[key] = _TrackedFile(path, fd, identity, offset,
-                                        self._config.max_line_bytes, now)
-        log.info("tailing %s from offset %d", path, offset)
+            return None
+        f = _TrackedFile(path, fd, identity, splitter, now)
+        if predecessor is not None and predecessor in self._files:
+            f.predecessor = predecessor
+        self._files[key] = f
+        log.info("tailing %s from offset %d", path, splitter.start)
+        return f
 
-    def _resume_offset(self, fd: int, identity: FileIdentity, size: int, path: str) -> int:
+    def _starting_point(self, fd: int, identity: FileIdentity, size: int, path: str,
+                        from_start: bool) -> LineSplitter:
+        limit = self._config.max_line_bytes
         saved = self._saved.pop((identity.device, identity.inode), None)
-        if saved is None:
-            return 0
-        if not fingerprint_matches(fd, saved.identity):
-            log.info("%s: inode reused by a different file; reading from the start", path)
-            return 0
-        if saved.offset > size:
-            log.warning("%s: shorter (%d) than the saved offset %d: truncated while stopped; "
-                        "reading from the start", path, size, saved.offset)
+        if saved is not None and not from_start:
+            problem = _resume_problem(fd, saved, size)
+            if problem is None:
+                return LineSplitter(saved.offset, limit, continued=saved.mid_line,
+                                    tail=read_at(fd, saved.before_length,
+                                                 saved.offset - saved.before_length))
             self._truncations += 1
-            return 0
-        return saved.offset
+            log.warning("%s: %s; reading it from the start", path, problem)
+            # Its old content may live on in a copy (copytruncate): remember it.
+            self._recent.append(_Content(saved.identity.fingerprint,
+                                         saved.identity.fingerprint_length, saved.offset,
+                                         saved.before_hash, saved.before_length))
+            return LineSplitter(0, limit, skip_nuls=True)
+        if from_start:
+            return LineSplitter(0, limit)
+        copy_of = self._copy_offset(fd, identity, size)
+        if copy_of:
+            self._copy_bytes += copy_of
+            log.info("%s is a copy of content already read; reading it from offset %d",
+                     path, copy_of)
+            return LineSplitter(copy_of, limit, tail=read_at(fd, min(copy_of, 256),
+                                                              copy_of - min(copy_of, 256)))
+        if self._start_at_end:
+            end = _last_line_end(fd, size)
+            return LineSplitter(end, limit, tail=read_at(fd, min(end, 256), end - min(end, 256)))
+        return LineSplitter(0, limit)
+
+    def _copy_offset(self, fd: int, identity: FileIdentity, size: int) -> int:
+        """If this new file starts with content another file already delivered, where that
+        content ends; else 0."""
+        open_files = {f.content(): f.fd for f in self._files.values()}
+        candidates = [*open_files, *self._recent]
+        candidates += [_Content(c.identity.fingerprint, c.identity.fingerprint_length, c.offset,
+                                c.before_hash, c.before_length) for c in self._saved.values()]
+        best = 0
+        for c in candidates:
+            if c.offset <= best or c.fingerprint_length == 0 or size < c.fingerprint_length:
+                continue
+            if c.fingerprint != _hash_at(fd, c.fingerprint_length, 0):
+                continue
+            if size >= c.offset:
+                if c.before_length and _hash_at(fd, c.before_length,
+                                                c.offset - c.before_length) != c.before_hash:
+                    continue
+            elif c in open_files:
+                if not _same_bytes(fd, open_files[c], size):
+                    continue  # same long header, different content: a different file
+            elif c.fingerprint_length < FINGERPRINT_BYTES:
+                continue  # shorter than what was read, and too short to judge by its prefix
+            best = min(c.offset, size)
+        return best
+
+    def _resume_rotated_while_stopped(self, found: dict[InodeKey, str], now: float) -> None:
+        """A saved file renamed out of the globs while the agent was stopped: drain it."""
+        for key, cursor in list(self._saved.items()):
+            if key in found:
+                continue
+            path = _find_inode(Path(cursor.path).parent, key)
+            if path is None:
+                continue
+            f = self._open(path, now)
+            if f is not None:
+                f.unreachable_since = now
+                log.info("%s was rotated to %s while stopped; reading the rest", cursor.path,
+                         path)
+
+    def _find_missed_generations(self, rotated: _TrackedFile, found: dict[InodeKey, str],
+                                 now: float) -> InodeKey:
+        """Open files renamed away before any scan saw them (rotated twice within one
+        interval): siblings named like the rotated file and modified after its last read.
+        Returns the key of the newest generation (the rotated file's own if none)."""
+        directory = Path(rotated.path).parent
+        base = Path(rotated.path).name
+        candidates = []
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError:
+            return rotated.key
+        for entry in entries:
+            name = entry.name
+            if not name.startswith(base) or name == base or name.endswith(COMPRESSED_SUFFIXES):
+                continue
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            key = (st.st_dev, st.st_ino)
+            if (not stat.S_ISREG(st.st_mode) or key in self._files or key in found
+                    or st.st_mtime_ns <= rotated.last_mtime_ns):
+                continue
+            candidates.append((st.st_mtime_ns, entry.path))
+        previous = rotated.key
+        for _, path in sorted(candidates):
+            f = self._open(path, now)
+            if f is None:
+                continue
+            f.unreachable_since = now
+            f.predecessor = previous
+            previous = f.key
+            log.info("found %s, a generation rotated away before it was seen", path)
+        return previous
 
     # -- reading -----------------------------------------------------------------------------
 
     async def _read_all(self) -> bool:
         progressed = False
         for f in list(self._files.values()):
+            if f.predecessor is not None:
+                before = self._files.get(f.predecessor)
+                if before is not None and not self._drained(before):
+                    continue  # keep write order across a rotation
+                f.predecessor = None
             if await self._read_one(f):
                 progressed = True
         return progressed
 
+    def _drained(self, f: _TrackedFile) -> bool:
+        try:
+            return os.fstat(f.fd).st_size <= f.splitter.read_position
+        except OSError:
+            return True
+
     async def _read_one(self, f: _TrackedFile) -> bool:
         try:
-            size = os.fstat(f.fd).st_size
+            st = os.fstat(f.fd)
         except OSError as exc:
             log.warning("cannot stat %s: %s", f.path, exc.strerror)
             return False
+        size = st.st_size
         position = f.splitter.read_position
-        if size < position:
-            self._truncated(f, size)
+        changed = st.st_mtime_ns != f.last_mtime_ns
+        f.last_mtime_ns = st.st_mtime_ns
+        # Grown, or rewritten to the same size: the content checks tell a truncate-and-rewrite
+        # (copytruncate, `>`) from an append.
+        if size < position or ((size > position or changed) and self._rewritten(f, size)):
+            self._restart_from_zero(f, size)
             position = 0
         if size == position:
             return False
@@ -218,42 +398,90 @@ class Tailer:
         lines = f.splitter.feed(chunk, self._wall_ns())
         if lines:
             self._lines += len(lines)
-            await self._out.put(LineBatch(f.cursor(), tuple(lines)))
+            await self._put(LineBatch(f.cursor(), tuple(lines)))
         return True
 
-    def _truncated(self, f: _TrackedFile, size: int) -> None:
+    async def _put(self, batch: LineBatch) -> None:
+        """Queue a batch, waiting as long as it takes (backpressure). While waiting, still
+        enforce the bound on how long rotated/deleted files are held open."""
+        while True:
+            try:
+                async with asyncio.timeout(1.0):
+                    await self._out.put(batch)
+                return
+            except TimeoutError:
+                self._scan()  # notice rotations and deletions while blocked
+                self._enforce_hold_limit()
+
+    def _rewritten(self, f: _TrackedFile, size: int) -> bool:
+        """True when the bytes already read are no longer there (truncated and rewritten to
+        at least the old length before we looked)."""
+        if not fingerprint_matches(f.fd, f.identity):
+            return True
+        tail = f.splitter.tail
+        if tail:
+            return read_at(f.fd, len(tail), f.splitter.start - len(tail)) != tail
+        return False
+
+    def _restart_from_zero(self, f: _TrackedFile, size: int) -> None:
         self._truncations += 1
-        log.warning("%s truncated (size %d < offset %d); reading from the start",
+        log.warning("%s truncated or rewritten (size %d, read to %d); reading from the start",
                     f.path, size, f.splitter.read_position)
-        f.splitter = LineSplitter(0, self._config.max_line_bytes)
+        self._recent.append(f.content())
+        self._truncated_lines += f.splitter.truncated_lines
+        self._nuls += f.splitter.nul_bytes_skipped
+        f.splitter = LineSplitter(0, self._config.max_line_bytes, skip_nuls=True)
         f.identity = identify(f.fd, size)
 
     async def _finish_idle(self) -> None:
-        """Ship long-idle partial lines; close rotated files that have been drained."""
+        """Ship long-idle partial lines; close rotated files once drained (or held too long)."""
         now = self._monotonic()
+        cfg = self._config
         for key, f in list(self._files.items()):
             idle = now - f.last_data
-            if f.splitter.pending_bytes and idle >= self._config.partial_idle_secs:
+            if f.splitter.pending_bytes and idle >= cfg.partial_idle_secs:
                 line = f.splitter.flush_partial(self._wall_ns())
                 if line is not None:
                     self._lines += 1
-                    await self._out.put(LineBatch(f.cursor(), (line,)))
-            if (f.unreachable_since is not None
-                    and now - f.unreachable_since >= self._config.rotate_wait_secs
-                    and idle >= self._config.rotate_wait_secs
-                    and not f.splitter.pending_bytes):
-                os.close(f.fd)
-                del self._files[key]
-                log.info("closed %s after reading it to the end", f.path)
+                    await self._put(LineBatch(f.cursor(), (line,)))
+            if f.unreachable_since is None or key not in self._files:
+                continue
+            drained = self._drained(f) and not f.splitter.pending_bytes
+            if drained and idle >= cfg.rotate_wait_secs and now - f.unreachable_since >= (
+                    cfg.rotate_wait_secs):
+                self._close(key, f, "after reading it to the end")
+        self._enforce_hold_limit()
+
+    def _enforce_hold_limit(self) -> None:
+        """Close rotated/deleted files held longer than `max_rotated_open_secs`, counting and
+        reporting the bytes left unread (a deleted file held open keeps its disk space)."""
+        now = self._monotonic()
+        for key, f in list(self._files.items()):
+            if (f.unreachable_since is None
+                    or now - f.unreachable_since < self._config.max_rotated_open_secs):
+                continue
+            unread = max(0, _size(f.fd) - f.splitter.start)
+            self._dropped += unread
+            log.error("%s: rotated or deleted %.0f s ago and not drained; closing it with %d "
+                      "bytes unread (tail.max_rotated_open_secs)", f.path,
+                      now - f.unreachable_since, unread)
+            self._close(key, f, "held open too long")
+
+    def _close(self, key: InodeKey, f: _TrackedFile, why: str) -> None:
+        self._recent.append(f.content())
+        self._truncated_lines += f.splitter.truncated_lines
+        self._nuls += f.splitter.nul_bytes_skipped
+        os.close(f.fd)
+        del self._files[key]
+        log.info("closed %s %s", f.path, why)
 
     # -- change notification ----------------------------------------------------------------
 
     def _watch_dirs(self) -> list[str]:
         dirs = set()
         for pattern in self._config.paths:
-            parts = Path(os.path.abspath(pattern)).parts
-            static = _takewhile_static(parts)
-            base = Path(*static) if static else Path(".")
+            static = _takewhile_static(Path(os.path.abspath(pattern)).parts)
+            base = Path(*static) if static else Path("/")
             if base.is_dir():
                 dirs.add(str(base))
             elif base.parent.is_dir():
@@ -277,6 +505,61 @@ class Tailer:
             except (OSError, RuntimeError) as exc:  # a watched directory vanished, etc.
                 log.debug("watcher restarting: %s", exc)
                 await asyncio.sleep(1)
+
+
+def _resume_problem(fd: int, saved: Cursor, size: int) -> str | None:
+    """Why a saved offset cannot be trusted for this file, or None if it can."""
+    if saved.offset > size:
+        return f"shorter ({size}) than the saved offset {saved.offset}: truncated while stopped"
+    if not fingerprint_matches(fd, saved.identity):
+        return "its first bytes changed: a different file (reused inode) or rewritten"
+    if saved.before_length and _hash_at(fd, saved.before_length,
+                                        saved.offset - saved.before_length) != saved.before_hash:
+        return "the bytes before the saved offset changed: rewritten while stopped"
+    return None
+
+
+def _hash_at(fd: int, length: int, offset: int) -> bytes:
+    return hashlib.sha256(read_at(fd, length, offset)).digest()
+
+
+def _same_bytes(fd_a: int, fd_b: int, length: int) -> bool:
+    """True when both files hold the same first `length` bytes."""
+    offset, step = 0, 1 << 20
+    while offset < length:
+        n = min(step, length - offset)
+        if os.pread(fd_a, n, offset) != os.pread(fd_b, n, offset):
+            return False
+        offset += n
+    return True
+
+
+def _size(fd: int) -> int:
+    try:
+        return os.fstat(fd).st_size
+    except OSError:
+        return 0
+
+
+def _last_line_end(fd: int, size: int) -> int:
+    """Offset just after the last newline in the file (0 if none in its last 64 KiB)."""
+    start = max(0, size - 65536)
+    tail = read_at(fd, size - start, start)
+    i = tail.rfind(b"\n")
+    return start + i + 1 if i >= 0 else start if start else 0
+
+
+def _find_inode(directory: Path, key: InodeKey) -> str | None:
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.inode() == key[1] and entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if (st.st_dev, st.st_ino) == key:
+                        return entry.path
+    except OSError:
+        return None
+    return None
 
 
 def _takewhile_static(parts: tuple[str, ...]) -> list[str]:

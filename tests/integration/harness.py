@@ -30,6 +30,9 @@ def run_cli(*args: str, check: bool = True,
     return proc
 
 
+RUNNING: list[Process] = []  # started processes, to dump their stacks when a wait times out
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.2,
                message: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
@@ -39,6 +42,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 60, interval: floa
         if last:
             return last
         time.sleep(interval)
+    for proc in RUNNING:
+        if proc.alive():
+            proc.dump_stacks()
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
 
 
@@ -58,6 +64,13 @@ class Process:
         self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen([*SEALTAIL, *self.args], cwd=REPO, stdout=subprocess.PIPE,
                                      stderr=self._log, text=True)
+        RUNNING.append(self)
+
+    def dump_stacks(self) -> None:
+        """SIGUSR1: the process writes its task and thread stacks to its log."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.5)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
@@ -147,13 +160,16 @@ class Agent(Process):
         super().__init__([*args, *globs], workdir / f"agent-{name}.log")
 
 
-def fast_agent_config(path: Path, **tail: object) -> Path:
+def fast_agent_config(path: Path, *, seal: dict[str, object] | None = None,
+                      **tail: object) -> Path:
     """An agent config with short timers, so tests do not wait on production defaults."""
     settings = {"partial_idle_secs": 1.0, "rotate_wait_secs": 2.0, "poll_interval_ms": 100,
                 **tail}
+    sealing = {"max_segment_age_ms": 200, **(seal or {})}
     lines = ["[tail]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
-    lines += ["[seal]", "max_segment_age_ms = 200", "[ship]", "backoff_initial_ms = 100",
-              "backoff_max_ms = 1000", "shutdown_grace_secs = 3"]
+    lines += ["[seal]"] + [f"{k} = {json.dumps(v)}" for k, v in sealing.items()]
+    lines += ["[ship]", "backoff_initial_ms = 100", "backoff_max_ms = 1000",
+              "shutdown_grace_secs = 3"]
     path.write_text("\n".join(lines) + "\n")
     return path
 

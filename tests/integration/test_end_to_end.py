@@ -70,6 +70,9 @@ def test_two_files_with_rename_rotation_arrive_exactly_once_and_verify(
                     a.flush()
                     b.flush()
                     time.sleep(0.05)
+        # The agent must have seen a.log before it is renamed out of its globs: a file
+        # nobody ever saw under a watched name cannot be known.
+        wait_until(lambda: collector.count() >= 100, 30, message="agent tailing a.log")
         # logrotate's default: rename, then the application creates a new file.
         os.rename(logs / "a.log", logs / "a.log.1")
         with open(logs / "a.log.1", "ab") as late:  # the app still writes the old file briefly

@@ -10,7 +10,6 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from agent.errors import SpoolError
 from agent.formats import build_header, encode_entry, segment_hash, sign_header
 from agent.records import ChainHead, Cursor, FileIdentity, Label, RawLine, SealedSegment
 from agent.spool import Spool, read_spool_segments
@@ -69,15 +68,34 @@ async def test_a_torn_segment_file_is_quarantined_naming_it(
     newest.write_bytes(newest.read_bytes()[:-5])
     again = Spool.open(tmp_path, PUB)
     assert again.pending_seqs() == [0]
-    assert (tmp_path / "quarantine" / newest.name).exists()
+    assert list((tmp_path / "quarantine").glob(f"{newest.name}.*"))
     assert str(newest) in caplog.text and "torn write" in caplog.text
     assert again.head.next_seq == 1  # the lines of the torn segment will be read again
 
 
-async def test_a_garbage_head_file_stops_start_up_with_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "head.json").write_text("{not json")
-    with pytest.raises(SpoolError, match="head.json"):
-        Spool.open(tmp_path, PUB)
+@pytest.mark.parametrize("damage", ["half", "nuls"])
+async def test_a_garbage_head_file_is_quarantined_and_reported_not_a_crash(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str) -> None:
+    """Case 21: a truncated or zeroed state file: start, report it, mark the head lost."""
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 1)
+    await spool.ack(0)
+    head = tmp_path / "head.json"
+    text = head.read_bytes()
+    head.write_bytes(text[: len(text) // 2] if damage == "half" else b"\0" * 4096)
+    again = Spool.open(tmp_path, PUB)
+    assert again.head_lost and not head.exists()
+    assert list((tmp_path / "quarantine").glob("head.json.*"))
+    assert "head.json" in caplog.text and "unusable" in caplog.text
+
+
+async def test_head_lost_is_resolved_by_a_later_segment_in_the_spool(tmp_path: Path) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    segs = await append_chain(spool, 2)
+    (tmp_path / "head.json").write_text("{broken")
+    again = Spool.open(tmp_path, PUB)
+    assert not again.head_lost
+    assert again.head.next_seq == 2 and again.head.prev_hash == segs[-1].segment_hash
 
 
 async def test_head_file_is_replaced_atomically(tmp_path: Path) -> None:
