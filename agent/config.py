@@ -48,6 +48,8 @@ class TailConfig:
     read_from: str = _opt("beginning", "where files found at the very first start begin: "
                           "beginning or end (files appearing later: always beginning)")
     read_chunk_bytes: int = _opt(1024 * 1024, "bytes read per file per turn")
+    max_open_files: int = _opt(1024, "files held open at once; more wait for a free slot")
+    close_idle_secs: float = _opt(60.0, "close a file idle this long; reopened when it grows")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,7 @@ class AgentConfig:
             "tail.poll_interval_ms": self.tail.poll_interval_ms,
             "tail.max_line_bytes": self.tail.max_line_bytes,
             "tail.read_chunk_bytes": self.tail.read_chunk_bytes,
+            "tail.max_open_files": self.tail.max_open_files,
             "seal.max_segment_bytes": self.seal.max_segment_bytes,
             "seal.max_segment_lines": self.seal.max_segment_lines,
             "seal.max_segment_age_ms": self.seal.max_segment_age_ms,

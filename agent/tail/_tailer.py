@@ -126,6 +126,11 @@ class Tailer:
         self._recent: deque[_Content] = deque(maxlen=RECENT_CONTENTS)
         self._start_at_end = first_start and config.read_from == "end"
         self._started = False
+        # Files closed because they were idle, with their size then: reopened when it changes.
+        self._idle_closed: dict[InodeKey, int] = {}
+        self._sizes: dict[InodeKey, int] = {}
+        self._last_scan = float("-inf")
+        self._warned_limit = self._warned_empty = False
         self._changed = asyncio.Event()
         self._lines = self._bytes = self._rotations = self._truncations = 0
         self._truncated_lines = self._nuls = self._copy_bytes = self._dropped = 0
@@ -148,14 +153,14 @@ class Tailer:
         watcher = asyncio.create_task(self._watch(), name="tail-watch")
         try:
             while True:
-                self._scan()
+                if self._scan_due():
+                    self._scan()
                 progressed = await self._read_all()
                 await self._finish_idle()
                 if not progressed:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(self._config.poll_interval_ms / 1000):
                             await self._changed.wait()
-                    self._changed.clear()
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -166,10 +171,20 @@ class Tailer:
         for key, f in list(self._files.items()):
             self._close(key, f, "on shutdown")
 
+    def _scan_due(self) -> bool:
+        """Globbing thousands of paths costs: rescan after a change event (at most every
+        50 ms) or every poll interval, not after every chunk read."""
+        since = self._monotonic() - self._last_scan
+        if self._changed.is_set() and since >= 0.05:
+            self._changed.clear()
+            return True
+        return since >= self._config.poll_interval_ms / 1000
+
     # -- discovery ---------------------------------------------------------------------------
 
     def _matching_paths(self) -> dict[InodeKey, str]:
         found: dict[InodeKey, str] = {}
+        self._sizes = {}
         for pattern in self._config.paths:
             for path in sorted(glob.glob(os.path.abspath(pattern), recursive=True)):
                 if any(fnmatch.fnmatch(path, ex) for ex in self._config.exclude):
@@ -180,10 +195,12 @@ class Tailer:
                     continue
                 if stat.S_ISREG(st.st_mode):
                     found.setdefault((st.st_dev, st.st_ino), path)
+                    self._sizes[(st.st_dev, st.st_ino)] = st.st_size
         return found
 
     def _scan(self) -> None:
         now = self._monotonic()
+        self._last_scan = now
         found = self._matching_paths()
         if not self._started:
             self._started = True
@@ -205,10 +222,27 @@ class Tailer:
         successor_of: dict[str, InodeKey] = {}
         for f in newly_unreachable:
             successor_of[f.path] = self._find_missed_generations(f, found, now)
+        self._reopen_idle_closed_if_rotated(found, now)
+        waiting = 0
         for key, path in found.items():
-            if key not in self._files:
-                previous = successor_of.get(path, self._at_path.get(path))
-                self._open(path, now, predecessor=previous if previous != key else None)
+            if key in self._files:
+                continue
+            closed_at = self._idle_closed.get(key)
+            if closed_at is not None and self._sizes.get(key) == closed_at:
+                continue  # closed while idle and still unchanged
+            if len(self._files) >= self._config.max_open_files:
+                waiting += 1
+                continue
+            self._idle_closed.pop(key, None)
+            previous = successor_of.get(path, self._at_path.get(path))
+            self._open(path, now, predecessor=previous if previous != key else None)
+        if waiting and not self._warned_limit:
+            log.warning("%d files wait for a free slot (tail.max_open_files=%d); they are read "
+                        "as open files go idle", waiting, self._config.max_open_files)
+        self._warned_limit = waiting > 0
+        if not found and not self._warned_empty:
+            log.warning("no file matches %s (yet)", ", ".join(self._config.paths))
+        self._warned_empty = not found
         self._at_path = {path: key for key, path in found.items()}
         self._start_at_end = False
 
@@ -293,6 +327,23 @@ class Tailer:
                 continue  # shorter than what was read, and too short to judge by its prefix
             best = min(c.offset, size)
         return best
+
+    def _reopen_idle_closed_if_rotated(self, found: dict[InodeKey, str], now: float) -> None:
+        """An idle-closed file that left the globs (rotated or deleted while closed): if it
+        grew before it went, reopen it by inode and drain it."""
+        for key in [k for k in self._idle_closed if k not in found]:
+            del self._idle_closed[key]
+            cursor = self._saved.get(key)
+            if cursor is None:
+                continue
+            path = _find_inode(Path(cursor.path).parent, key)
+            if path is None:
+                self._saved.pop(key, None)
+                continue
+            f = self._open(path, now)
+            if f is not None:
+                f.unreachable_since = now
+                self._rotations += 1
 
     def _resume_rotated_while_stopped(self, found: dict[InodeKey, str], now: float) -> None:
         """A saved file renamed out of the globs while the agent was stopped: drain it."""
@@ -444,7 +495,14 @@ class Tailer:
                 if line is not None:
                     self._lines += 1
                     await self._put(LineBatch(f.cursor(), (line,)))
-            if f.unreachable_since is None or key not in self._files:
+            if key not in self._files:
+                continue
+            if f.unreachable_since is None:
+                if (idle >= cfg.close_idle_secs and not f.splitter.pending_bytes
+                        and f.predecessor is None and self._drained(f)):
+                    self._saved[key] = f.cursor()
+                    self._idle_closed[key] = _size(f.fd)
+                    self._close(key, f, f"after {idle:.0f} s idle (reopened when it grows)")
                 continue
             drained = self._drained(f) and not f.splitter.pending_bytes
             if drained and idle >= cfg.rotate_wait_secs and now - f.unreachable_since >= (

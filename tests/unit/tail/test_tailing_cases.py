@@ -246,8 +246,9 @@ async def test_case_11_overwrite_in_place_with_fewer_lines_is_read_promptly(
 
 async def test_case_12_alternating_append_and_overwrite_keeps_every_number(
         tmp_path: Path) -> None:
-    """Scaled: 30 ms between writes (a line overwritten before anyone could read it is gone
-    for every tailer; the fault here was missing lines around each truncation)."""
+    """Each write waits until the previous line was read (a line overwritten before anyone
+    could read it is gone for every tailer); the fault was missing the lines written right
+    after each truncation, or repeating the ones before it."""
     log = tmp_path / "app.log"
     log.write_bytes(b"")
     run = TailRun([str(log)])
@@ -257,8 +258,8 @@ async def test_case_12_alternating_append_and_overwrite_keeps_every_number(
             log.write_bytes(f"n {i:07d}\n".encode())
         else:
             append(log, f"n {i:07d}\n".encode())
-        await asyncio.sleep(0.03)
-    got = await run.wait_for(50)
+        await run.wait_for(i, timeout=5)
+    got = await run.settle(0.2)
     await run.stop()
     assert sorted(set(numbers(got, "n"))) == list(range(1, 51))
     assert len(numbers(got, "n")) == 50
