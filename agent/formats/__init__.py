@@ -1,10 +1,12 @@
-"""Formats a verifier depends on: RFC 9162 Merkle hashing, entries, signed segment headers.
+"""Formats a verifier depends on: RFC 9162 Merkle hashing, entries, signed segment headers,
+C2SP signed notes and checkpoints.
 
 Pure and synchronous. "Where is a line hashed?" always has the same answer: here.
 """
 
 from agent.formats._merkle import (
     EMPTY_ROOT,
+    MerkleLog,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -14,6 +16,20 @@ from agent.formats._merkle import (
     root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
+)
+from agent.formats._note import (
+    Checkpoint,
+    Note,
+    NoteSignature,
+    NoteSigner,
+    NoteVerifier,
+    SignedCheckpoint,
+    note_key_id,
+    open_checkpoint,
+    open_note,
+    parse_checkpoint_text,
+    sign_checkpoint,
+    sign_note,
 )
 from agent.formats._segment import (
     FORMAT_VERSION,
@@ -40,6 +56,13 @@ __all__ = [
     "ZERO_HASH",
     "ChainCoverage",
     "ChainVerifier",
+    "Checkpoint",
+    "MerkleLog",
+    "Note",
+    "NoteSignature",
+    "NoteSigner",
+    "NoteVerifier",
+    "SignedCheckpoint",
     "VerifiedSegment",
     "build_header",
     "consistency_proof",
@@ -52,10 +75,16 @@ __all__ = [
     "line_locator",
     "merkle_root",
     "node_hash",
+    "note_key_id",
+    "open_checkpoint",
+    "open_note",
+    "parse_checkpoint_text",
     "parse_header",
     "root_from_leaf_hashes",
     "segment_hash",
+    "sign_checkpoint",
     "sign_header",
+    "sign_note",
     "verify_consistency",
     "verify_inclusion",
     "verify_segment",
