@@ -16,9 +16,14 @@ import signal
 from pathlib import Path
 
 from agent.classify import Classifier
-from agent.collector import build_server
+from agent.collector import Checkpointer, build_server
 from agent.config import AgentConfig, CollectorConfig
-from agent.keys import generate_key_file, load_authorized_keys, load_signing_key
+from agent.keys import (
+    generate_key_file,
+    load_authorized_keys,
+    load_note_verifier,
+    load_signing_key,
+)
 from agent.records import LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper
@@ -49,7 +54,10 @@ async def run_agent(config: AgentConfig) -> None:
     tailer = Tailer(config.tail, spool.cursors, lines)
     classifier = Classifier(config.classify)
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled, spool.append)
-    shipper = Shipper(config.ship, config.agent.collector, spool)
+    collector_key = None
+    if config.agent.collector_key:
+        collector_key = load_note_verifier(Path(config.agent.collector_key))
+    shipper = Shipper(config.ship, config.agent.collector, spool, collector_key=collector_key)
     stop = _stop_event()
     log.info("agent %s starting: chain continues at seq %d, %d known files", config.agent.name,
              spool.head.next_seq, len(spool.cursors))
@@ -97,10 +105,14 @@ async def run_collector(config: CollectorConfig) -> None:
     if not await asyncio.to_thread(key_path.exists):
         generate_key_file(key_path, comment="collector")
         log.info("created the collector's checkpoint key %s", key_path)
-    load_signing_key(key_path)
+    checkpoints = await asyncio.to_thread(Checkpointer.open, store, load_signing_key(key_path),
+                                          cfg.origin)
+    # The verifier key agents and auditors pin (also printed by `sealtail collector-key`).
+    await asyncio.to_thread((data_dir / "collector.vkey").write_text, checkpoints.vkey + "\n")
     stop = _stop_event()
     server, port, ingest = await build_server(cfg.listen, store, authorized,
-                                              max_message_bytes=cfg.max_message_bytes)
+                                              max_message_bytes=cfg.max_message_bytes,
+                                              checkpoints=checkpoints)
     host = cfg.listen.rpartition(":")[0]
     # Tests and scripts read this line to learn the port when listening on port 0.
     print(f"sealtail collector listening on {host}:{port}", flush=True)
@@ -109,7 +121,11 @@ async def run_collector(config: CollectorConfig) -> None:
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload_keys(ingest, cfg.authorized_keys))
     try:
-        await stop.wait()
+        async with asyncio.TaskGroup() as tg:
+            periodic = tg.create_task(checkpoints.run(cfg.checkpoint_interval_secs),
+                                      name="checkpoints")
+            await stop.wait()
+            periodic.cancel()
     finally:
         await server.stop(grace=2)
         store.close()

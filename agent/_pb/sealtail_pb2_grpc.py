@@ -123,6 +123,26 @@ class QueryStub:
                 request_serializer=sealtail__pb2.AgentsRequest.SerializeToString,
                 response_deserializer=sealtail__pb2.AgentsResponse.FromString,
                 _registered_method=True)
+        self.GetCheckpoint = channel.unary_unary(
+                '/sealtail.v1.Query/GetCheckpoint',
+                request_serializer=sealtail__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.CheckpointResponse.FromString,
+                _registered_method=True)
+        self.InclusionProof = channel.unary_unary(
+                '/sealtail.v1.Query/InclusionProof',
+                request_serializer=sealtail__pb2.InclusionRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.InclusionResponse.FromString,
+                _registered_method=True)
+        self.ConsistencyProof = channel.unary_unary(
+                '/sealtail.v1.Query/ConsistencyProof',
+                request_serializer=sealtail__pb2.ConsistencyRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.ConsistencyResponse.FromString,
+                _registered_method=True)
+        self.Equivocations = channel.unary_stream(
+                '/sealtail.v1.Query/Equivocations',
+                request_serializer=sealtail__pb2.EquivocationsRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.Equivocation.FromString,
+                _registered_method=True)
 
 
 class QueryServicer:
@@ -148,6 +168,32 @@ class QueryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCheckpoint(self, request, context):
+        """The collector-wide log: signed checkpoints and proofs against them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InclusionProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConsistencyProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Equivocations(self, request, context):
+        """Evidence of equivocation: the same (agent, seq) offered with a different hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +211,26 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.Agents,
                     request_deserializer=sealtail__pb2.AgentsRequest.FromString,
                     response_serializer=sealtail__pb2.AgentsResponse.SerializeToString,
+            ),
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=sealtail__pb2.CheckpointRequest.FromString,
+                    response_serializer=sealtail__pb2.CheckpointResponse.SerializeToString,
+            ),
+            'InclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.InclusionProof,
+                    request_deserializer=sealtail__pb2.InclusionRequest.FromString,
+                    response_serializer=sealtail__pb2.InclusionResponse.SerializeToString,
+            ),
+            'ConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConsistencyProof,
+                    request_deserializer=sealtail__pb2.ConsistencyRequest.FromString,
+                    response_serializer=sealtail__pb2.ConsistencyResponse.SerializeToString,
+            ),
+            'Equivocations': grpc.unary_stream_rpc_method_handler(
+                    servicer.Equivocations,
+                    request_deserializer=sealtail__pb2.EquivocationsRequest.FromString,
+                    response_serializer=sealtail__pb2.Equivocation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -248,6 +314,114 @@ class Query:
             '/sealtail.v1.Query/Agents',
             sealtail__pb2.AgentsRequest.SerializeToString,
             sealtail__pb2.AgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/GetCheckpoint',
+            sealtail__pb2.CheckpointRequest.SerializeToString,
+            sealtail__pb2.CheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/InclusionProof',
+            sealtail__pb2.InclusionRequest.SerializeToString,
+            sealtail__pb2.InclusionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/ConsistencyProof',
+            sealtail__pb2.ConsistencyRequest.SerializeToString,
+            sealtail__pb2.ConsistencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Equivocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sealtail.v1.Query/Equivocations',
+            sealtail__pb2.EquivocationsRequest.SerializeToString,
+            sealtail__pb2.Equivocation.FromString,
             options,
             channel_credentials,
             insecure,

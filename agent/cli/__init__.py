@@ -81,10 +81,13 @@ def keygen(out: Path, comment: str) -> None:
 @click.option("--key", type=click.Path(path_type=Path), help="Agent private key file.")
 @click.option("--state", type=click.Path(path_type=Path), help="State directory (spool, cursors).")
 @click.option("--name", help="Agent name, signed into every segment.")
+@click.option("--collector-key", type=click.Path(path_type=Path),
+              help="File with the collector's verifier key (checkpoints in acks are checked).")
 @click.option("--log-level", default="INFO", show_default=True)
 @click.argument("globs", nargs=-1)
 def agent(config_file: Path | None, collector: str | None, key: Path | None,
-          state: Path | None, name: str | None, log_level: str, globs: tuple[str, ...]) -> None:
+          state: Path | None, name: str | None, collector_key: Path | None, log_level: str,
+          globs: tuple[str, ...]) -> None:
     """Tail files matching GLOBS, seal and ship them to a collector.
 
     Example: sealtail agent --collector 127.0.0.1:7600 --key agent.key --state ./state
@@ -98,6 +101,7 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
         conf = cfg.merge_overrides(conf, {
             "agent.collector": collector, "agent.key": str(key) if key else None,
             "agent.state_dir": str(state) if state else None, "agent.name": name,
+            "agent.collector_key": str(collector_key) if collector_key else None,
             "tail.paths": list(globs) if globs else None})
         conf.check(str(config_file) if config_file else "command line")
         asyncio.run(run_agent(conf))
@@ -133,6 +137,24 @@ def collector(config_file: Path | None, listen: str | None, data: Path | None,
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
         raise fail(exc) from exc
+
+
+@main.command(name="collector-key")
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="The collector's data directory.")
+def collector_key(data: Path) -> None:
+    """Print the collector's checkpoint verifier key (name+keyid+base64) for agents and
+    auditors to pin. The collector writes it to DATA/collector.vkey at every start.
+
+    Example: sealtail collector-key --data /var/lib/sealtail-collector > collector.vkey
+    """
+    from agent.keys import load_note_verifier
+
+    try:
+        verifier = load_note_verifier(data / "collector.vkey")
+    except SealtailError as exc:
+        raise UsageError(f"{exc} (start the collector once to create it)") from exc
+    click.echo(verifier.vkey)
 
 
 def client_address(config_file: Path | None, flag: str | None) -> str:

@@ -28,6 +28,7 @@ from agent.formats._note import (
     open_checkpoint,
     open_note,
     parse_checkpoint_text,
+    peek_checkpoint,
     sign_checkpoint,
     sign_note,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "open_note",
     "parse_checkpoint_text",
     "parse_header",
+    "peek_checkpoint",
     "root_from_leaf_hashes",
     "segment_hash",
     "sign_checkpoint",

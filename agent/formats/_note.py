@@ -165,14 +165,8 @@ def sign_note(text: str, signers: Sequence[NoteSigner]) -> bytes:
     return message + b"\n" + "".join(lines).encode()
 
 
-def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> Note:
-    """Parse a signed note and check it against the trusted `verifiers`.
-
-    Raises:
-        VerificationError: `malformed_note` (bad bytes or layout), `bad_signature` (a trusted
-        (name, key ID) whose signature does not verify), `unknown_signer` (no trusted key
-        signed the note).
-    """
+def _split_note(data: bytes) -> tuple[str, list[NoteSignature]]:
+    """Check a note's layout; its text and signature lines (nothing verified yet)."""
     if len(data) > MAX_NOTE_BYTES:
         raise _malformed(f"{len(data)} bytes exceeds {MAX_NOTE_BYTES}")
     try:
@@ -184,16 +178,13 @@ def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> Note:
     split = msg.rfind("\n\n")
     if split < 0:
         raise _malformed("no empty line before the signatures")
-    text, sigs = msg[:split + 1], msg[split + 2:]
-    if not sigs or not sigs.endswith("\n"):
+    text, block = msg[:split + 1], msg[split + 2:]
+    if not block or not block.endswith("\n"):
         raise _malformed("signature block must end with a newline")
-    trusted = {(v.name, v.key_id): v for v in verifiers}
-    message = text.encode()
-    verified: list[NoteSignature] = []
-    unverified: list[NoteSignature] = []
-    lines = sigs[:-1].split("\n")
+    lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise _malformed(f"more than {MAX_SIGNATURES} signature lines")
+    sigs = []
     for line in lines:
         if not line.startswith(EM_DASH_PREFIX):
             raise _malformed("a signature line must start with an em dash and a space")
@@ -204,8 +195,25 @@ def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> Note:
             raise _malformed(f"signature of {name!r}: {exc}") from exc
         if not valid_key_name(name) or len(raw) < 5:
             raise _malformed(f"signature line for {name!r} is invalid")
-        sig = NoteSignature(name, raw[:4], raw[4:])
-        verifier = trusted.get((name, sig.key_id))
+        sigs.append(NoteSignature(name, raw[:4], raw[4:]))
+    return text, sigs
+
+
+def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> Note:
+    """Parse a signed note and check it against the trusted `verifiers`.
+
+    Raises:
+        VerificationError: `malformed_note` (bad bytes or layout), `bad_signature` (a trusted
+        (name, key ID) whose signature does not verify), `unknown_signer` (no trusted key
+        signed the note).
+    """
+    text, sigs = _split_note(data)
+    trusted = {(v.name, v.key_id): v for v in verifiers}
+    message = text.encode()
+    verified: list[NoteSignature] = []
+    unverified: list[NoteSignature] = []
+    for sig in sigs:
+        verifier = trusted.get((sig.name, sig.key_id))
         if verifier is None:
             if sig not in unverified:
                 unverified.append(sig)  # grease or someone else's key: ignored
@@ -213,7 +221,7 @@ def open_note(data: bytes, verifiers: Iterable[NoteVerifier]) -> Note:
         # A trusted (name, key ID) whose signature fails rejects the whole note (C2SP #241).
         if not verifier.verify(message, sig.signature):
             raise VerificationError(
-                f"signature by {name} ({sig.key_id.hex()}) does not verify over the note",
+                f"signature by {sig.name} ({sig.key_id.hex()}) does not verify over the note",
                 code=ErrorCode.BAD_SIGNATURE)
         if sig not in verified:
             verified.append(sig)
@@ -319,3 +327,9 @@ def open_checkpoint(data: bytes, verifiers: Iterable[NoteVerifier], *,
         raise VerificationError(f"checkpoint origin {cp.origin!r}, expected {origin!r}",
                                 code=ErrorCode.ORIGIN_MISMATCH)
     return SignedCheckpoint(cp, data)
+
+
+def peek_checkpoint(data: bytes) -> Checkpoint:
+    """The body of a signed checkpoint WITHOUT checking any signature: only for ordering
+    checkpoints that are kept for later verification, never for trusting one."""
+    return parse_checkpoint_text(_split_note(data)[0])

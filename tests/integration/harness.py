@@ -138,10 +138,10 @@ class Collector(Process):
 class Agent(Process):
     def __init__(self, workdir: Path, key: Path, collector_address: str, globs: list[str],
                  name: str = "host-a", config: Path | None = None,
-                 state: Path | None = None) -> None:
+                 state: Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
         self.state = state or workdir / f"state-{name}"
         args = ["agent", "--collector", collector_address, "--key", str(key),
-                "--state", str(self.state), "--name", name]
+                "--state", str(self.state), "--name", name, *extra_args]
         if config is not None:
             args += ["--config", str(config)]
         super().__init__([*args, *globs], workdir / f"agent-{name}.log")
