@@ -62,6 +62,9 @@ class ErrorCode(StrEnum):
     ROLLBACK = "rollback"
     INCONSISTENT_HISTORY = "inconsistent_history"
     MALFORMED_BUNDLE = "malformed_bundle"
+    # access control
+    UNAUTHENTICATED = "unauthenticated"
+    NAME_TAKEN = "name_taken"
 
 
 class SealtailError(Exception):

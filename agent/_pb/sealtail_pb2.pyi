@@ -175,12 +175,14 @@ class SearchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class SegmentsRequest(_message.Message):
-    __slots__ = ("agent", "agent_key")
+    __slots__ = ("agent", "agent_key", "headers_only")
     AGENT_FIELD_NUMBER: _ClassVar[int]
     AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_ONLY_FIELD_NUMBER: _ClassVar[int]
     agent: str
     agent_key: bytes
-    def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ...) -> None: ...
+    headers_only: bool
+    def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ..., headers_only: _Optional[bool] = ...) -> None: ...
 
 class StoredSegment(_message.Message):
     __slots__ = ("segment", "leaf_index")

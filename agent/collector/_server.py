@@ -140,7 +140,9 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
             if not rows:
                 return
             for row in rows:
-                entries = await asyncio.to_thread(self._store.entries_of, row.segment_id)
+                entries: list[bytes] = []
+                if not request.headers_only:
+                    entries = await asyncio.to_thread(self._store.entries_of, row.segment_id)
                 yield pb.StoredSegment(
                     segment=pb.Segment(header=row.header, signature=row.signature,
                                        entries=entries),

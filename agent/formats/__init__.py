@@ -4,6 +4,13 @@ C2SP signed notes and checkpoints.
 Pure and synchronous. "Where is a line hashed?" always has the same answer: here.
 """
 
+from agent.formats._bundle import (
+    BUNDLE_FORMAT,
+    ProofBundle,
+    VerifiedLine,
+    parse_bundle,
+    verify_bundle,
+)
 from agent.formats._merkle import (
     EMPTY_ROOT,
     MerkleLog,
@@ -40,6 +47,7 @@ from agent.formats._segment import (
     ChainVerifier,
     VerifiedSegment,
     build_header,
+    check_entry,
     decode_entry,
     encode_entry,
     key_id,
@@ -47,10 +55,12 @@ from agent.formats._segment import (
     parse_header,
     segment_hash,
     sign_header,
+    verify_header,
     verify_segment,
 )
 
 __all__ = [
+    "BUNDLE_FORMAT",
     "EMPTY_ROOT",
     "FORMAT_VERSION",
     "SEGMENT_SIGNING_PREFIX",
@@ -63,9 +73,12 @@ __all__ = [
     "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
+    "ProofBundle",
     "SignedCheckpoint",
+    "VerifiedLine",
     "VerifiedSegment",
     "build_header",
+    "check_entry",
     "consistency_proof",
     "decode_entry",
     "encode_entry",
@@ -79,6 +92,7 @@ __all__ = [
     "note_key_id",
     "open_checkpoint",
     "open_note",
+    "parse_bundle",
     "parse_checkpoint_text",
     "parse_header",
     "peek_checkpoint",
@@ -87,7 +101,9 @@ __all__ = [
     "sign_checkpoint",
     "sign_header",
     "sign_note",
+    "verify_bundle",
     "verify_consistency",
+    "verify_header",
     "verify_inclusion",
     "verify_segment",
 ]

@@ -316,15 +316,18 @@ def open_checkpoint(data: bytes, verifiers: Iterable[NoteVerifier], *,
     """Verify a signed checkpoint and parse its body.
 
     Args:
-        origin: when given, the checkpoint's origin must equal it (`origin_mismatch`).
+        origin: the checkpoint's origin must equal it; by default it must equal the name of a
+            trusted key that signed it (sealtail's logs name their key after their origin).
 
     Raises:
         VerificationError: the codes of `open_note`, `malformed_checkpoint`, `origin_mismatch`.
     """
     note = open_note(data, verifiers)
     cp = parse_checkpoint_text(note.text)
-    if origin is not None and cp.origin != origin:
-        raise VerificationError(f"checkpoint origin {cp.origin!r}, expected {origin!r}",
+    expected = {origin} if origin is not None else {s.name for s in note.verified}
+    if cp.origin not in expected:
+        want = " or ".join(repr(o) for o in sorted(expected))
+        raise VerificationError(f"checkpoint origin {cp.origin!r}, expected {want}",
                                 code=ErrorCode.ORIGIN_MISMATCH)
     return SignedCheckpoint(cp, data)
 

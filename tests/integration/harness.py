@@ -160,3 +160,18 @@ def fast_agent_config(path: Path, **tail: object) -> Path:
 
 def env_ci() -> bool:
     return os.environ.get("CI") == "true"
+
+
+def ship(address: str, *segments: Any) -> list[Any]:
+    """Send segments on one Ingest stream; the acks (pb.Ack) in order."""
+    from agent._pb import sealtail_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        return list(pb_grpc.IngestStub(channel).Ship(iter(segments), timeout=30))
+
+
+def query_stub(address: str) -> tuple[grpc.Channel, Any]:
+    from agent._pb import sealtail_pb2_grpc as pb_grpc
+
+    channel = grpc.insecure_channel(address)
+    return channel, pb_grpc.QueryStub(channel)
