@@ -267,6 +267,12 @@ def _store_segments(store: SQLiteStore) -> Iterator[_Stored]:
                 if not rows:
                     return
                 for row in rows:
+                    signed_key = parse_header(row.header, agent=row.agent).agent_key
+                    if signed_key != row.agent_key:  # e.g. another host's segment moved here
+                        raise VerificationError(
+                            f"stored as agent {row.agent!r} [{key_id(row.agent_key)}] but "
+                            f"signed by key {key_id(signed_key)}", code=ErrorCode.KEY_MISMATCH,
+                            agent=row.agent, seq=row.seq)
                     stored = store.segment_entries(conn, row.segment_id)
                     _check_index_columns(row.agent, row.seq, row.header, stored)
                     yield _Stored(row.header, row.signature, [r[5] for r in stored],
