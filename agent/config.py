@@ -129,6 +129,8 @@ class CollectorSection:
                            "sealtail/<collector key id>); fixed at the first start")
     checkpoint_interval_secs: float = _opt(60.0, "sign a checkpoint this often while the log "
                                                  "grows (acks and queries also sign on demand)")
+    query_token_file: str = _opt("", "file holding a bearer token every Query call must carry "
+                                     "(`authorization: Bearer <token>`); unset = open queries")
 
 
 @dataclass(frozen=True, slots=True)

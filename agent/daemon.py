@@ -109,10 +109,13 @@ async def run_collector(config: CollectorConfig) -> None:
                                           cfg.origin)
     # The verifier key agents and auditors pin (also printed by `sealtail collector-key`).
     await asyncio.to_thread((data_dir / "collector.vkey").write_text, checkpoints.vkey + "\n")
+    query_token = None
+    if cfg.query_token_file:
+        query_token = await asyncio.to_thread(_read_token, Path(cfg.query_token_file))
     stop = _stop_event()
     server, port, ingest = await build_server(cfg.listen, store, authorized,
                                               max_message_bytes=cfg.max_message_bytes,
-                                              checkpoints=checkpoints)
+                                              checkpoints=checkpoints, query_token=query_token)
     host = cfg.listen.rpartition(":")[0]
     # Tests and scripts read this line to learn the port when listening on port 0.
     print(f"sealtail collector listening on {host}:{port}", flush=True)
@@ -130,6 +133,20 @@ async def run_collector(config: CollectorConfig) -> None:
         await server.stop(grace=2)
         store.close()
         log.info("collector stopped")
+
+
+def _read_token(path: Path) -> str:
+    from agent.errors import ConfigError
+
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path),
+                          key="collector.query_token_file") from exc
+    if not token:
+        raise ConfigError("the token file is empty", file=str(path),
+                          key="collector.query_token_file")
+    return token
 
 
 def _reload_keys(ingest: object, path: str) -> None:

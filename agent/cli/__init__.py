@@ -116,9 +116,12 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
 @click.option("--data", type=click.Path(path_type=Path), help="Data directory (store, key).")
 @click.option("--authorized-keys", type=click.Path(path_type=Path),
               help="File of agent public keys allowed to write (one per line).")
+@click.option("--query-token-file", type=click.Path(path_type=Path),
+              help="Require this bearer token on every query.")
 @click.option("--log-level", default="INFO", show_default=True)
 def collector(config_file: Path | None, listen: str | None, data: Path | None,
-              authorized_keys: Path | None, log_level: str) -> None:
+              authorized_keys: Path | None, query_token_file: Path | None,
+              log_level: str) -> None:
     """Receive, verify and store segments; answer queries.
 
     Example: sealtail collector --listen 127.0.0.1:7600 --data ./store
@@ -131,7 +134,8 @@ def collector(config_file: Path | None, listen: str | None, data: Path | None,
         conf = cfg.load(cfg.CollectorConfig, config_file)
         conf = cfg.merge_overrides(conf, {
             "collector.listen": listen, "collector.data_dir": str(data) if data else None,
-            "collector.authorized_keys": str(authorized_keys) if authorized_keys else None})
+            "collector.authorized_keys": str(authorized_keys) if authorized_keys else None,
+            "collector.query_token_file": str(query_token_file) if query_token_file else None})
         conf.check(str(config_file) if config_file else "command line")
         asyncio.run(run_collector(conf))
     except SealtailError as exc:
@@ -211,9 +215,11 @@ def format_time(ns: int) -> str:
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N lines.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@click.option("--token-file", type=click.Path(path_type=Path),
+              help="File holding the bearer token the collector requires for queries.")
 def query(config_file: Path | None, address: str | None, agent_name: str, category: str,
           contains: str, since: str | None, until: str | None, limit: int, count_only: bool,
-          as_json: bool) -> None:
+          as_json: bool, token_file: Path | None) -> None:
     """Print stored lines matching the filters, in log order.
 
     Example: sealtail query --collector 127.0.0.1:7600 --category failed_login --since 24h
@@ -230,7 +236,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
         with grpc.insecure_channel(addr, options=[
                 ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
             stub = pb_grpc.QueryStub(channel)
-            for page in stub.Search(request, timeout=600):
+            for page in stub.Search(request, timeout=600, metadata=token_metadata(token_file)):
                 if count_only:
                     if not page.results:
                         click.echo(page.count)
@@ -261,6 +267,12 @@ def token_option(f: F) -> F:
     return click.option("--token-file", type=click.Path(path_type=Path),
                         help="File holding the bearer token the collector requires for "
                              "queries.")(f)
+
+
+def token_metadata(path: Path | None) -> tuple[tuple[str, str], ...]:
+    from agent.verify import auth_metadata
+
+    return auth_metadata(read_token(path))
 
 
 def read_token(path: Path | None) -> str | None:

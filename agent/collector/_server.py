@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -221,11 +222,61 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
                                   signature=r.signature, received_ns=r.received_ns)
 
 
+if TYPE_CHECKING:
+    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:  # not subscriptable at run time
+    _Interceptor = grpc.aio.ServerInterceptor
+
+
+class QueryTokenInterceptor(_Interceptor):
+    """Every call to the Query service must carry ``authorization: Bearer <token>``.
+
+    Ingest is authenticated by the agents' signatures and health stays open for probes.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]],
+                                details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or not details.method.startswith("/sealtail.v1.Query/"):
+            return handler
+        got = dict(details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(str(got).encode(), self._expected):
+            return handler
+        return _deny(handler)
+
+
+_DENIED = "this collector requires a bearer token for queries (--token-file)"
+
+
+def _deny(handler: Any) -> Any:
+    async def unary(request: Any, context: Context) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+
+    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        yield  # pragma: no cover - abort raised
+
+    kwargs = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(stream, **kwargs)
+    return grpc.unary_unary_rpc_method_handler(unary, **kwargs)
+
+
 async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[bytes], *,
                        max_message_bytes: int, checkpoints: Checkpointer,
+                       query_token: str | None = None,
                        ) -> tuple[grpc.aio.Server, int, IngestService]:
-    """Create and start the collector's gRPC server; returns (server, bound port, ingest)."""
-    server = grpc.aio.server(options=[
+    """Create and start the collector's gRPC server; returns (server, bound port, ingest).
+
+    With `query_token`, Query calls without ``authorization: Bearer <token>`` are refused
+    (UNAUTHENTICATED).
+    """
+    interceptors = [QueryTokenInterceptor(query_token)] if query_token else []
+    server = grpc.aio.server(interceptors=interceptors, options=[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_permit_without_calls", 1),

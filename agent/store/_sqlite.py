@@ -260,8 +260,20 @@ class SQLiteStore:
 
     def _append_in_txn(self, conn: sqlite3.Connection, seg: VerifiedSegment,
                        h: pb.SegmentHeader, now: int) -> AppendResult:
-        row = conn.execute("SELECT id FROM agents WHERE key = ?", (h.agent_key,)).fetchone()
+        row = conn.execute("SELECT id, name FROM agents WHERE key = ?",
+                           (h.agent_key,)).fetchone()
+        if row is not None and row[1] != h.agent_name:
+            # One key, one name: a key writing as another host (or a shared key) is refused.
+            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.ORIGIN_MISMATCH,
+                                message=f"this key writes as agent {row[1]!r}, not "
+                                        f"{h.agent_name!r}")
         if row is None:
+            other = conn.execute("SELECT 1 FROM agents WHERE name = ? AND key != ?",
+                                 (h.agent_name, h.agent_key)).fetchone()
+            if other is not None:
+                return AppendResult(pb.ACK_REFUSED, code=ErrorCode.NAME_TAKEN,
+                                    message=f"agent name {h.agent_name!r} belongs to another "
+                                            "key; a key may not write as another agent")
             if h.seq != 0:
                 return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
                                     message=f"first segment from this agent has seq {h.seq}; "

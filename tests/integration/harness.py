@@ -93,10 +93,12 @@ class Process:
 
 
 class Collector(Process):
-    def __init__(self, workdir: Path, authorized_keys: Path, port: int = 0) -> None:
+    def __init__(self, workdir: Path, authorized_keys: Path, port: int = 0,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.data = workdir / "collector-data"
         self.port = port
         self.authorized_keys = authorized_keys
+        self.extra_args = extra_args
         super().__init__([], workdir / "collector.log")
 
     @property
@@ -105,7 +107,7 @@ class Collector(Process):
 
     def start(self) -> None:
         self.args = ["collector", "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data),
-                     "--authorized-keys", str(self.authorized_keys)]
+                     "--authorized-keys", str(self.authorized_keys), *self.extra_args]
         super().start()
         assert self.proc is not None and self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "sealtail collector listening on HOST:PORT"
