@@ -114,3 +114,26 @@ def test_an_origin_that_is_not_a_key_name_is_a_config_error(tmp_path: Path) -> N
             Checkpointer.open(store, KEY, "has space")
     finally:
         store.close()
+
+
+async def test_the_periodic_signer_signs_only_while_the_tree_grows(tmp_path: Path) -> None:
+    """Every interval: a new checkpoint if segments arrived since the last, else nothing."""
+    import asyncio
+    import contextlib
+
+    store = SQLiteStore(tmp_path)
+    try:
+        cps = Checkpointer.open(store, KEY)
+        chain = ChainWriter(nacl.signing.SigningKey(bytes(32)), lines=2)
+        await store.append(verified(chain.next()))
+        task = asyncio.create_task(cps.run(0.02))
+        await asyncio.sleep(0.15)
+        assert [r.size for r in store.checkpoints()] == [1]
+        await store.append(verified(chain.next()))
+        await asyncio.sleep(0.15)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert [r.size for r in store.checkpoints()] == [1, 2]
+    finally:
+        store.close()
