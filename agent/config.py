@@ -79,6 +79,9 @@ class AgentSection:
     collector: str = _opt("", "collector address HOST:PORT")
     key: str = _opt("", "path of the agent's Ed25519 private key (mode 0600)")
     state_dir: str = _opt("", "directory for the spool and cursors")
+    collector_key: str = _opt("", "file holding the collector's checkpoint verifier key "
+                                  "(name+id+base64, from `sealtail collector-key`); when unset, "
+                                  "checkpoints in acks are stored unverified")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,12 @@ class CollectorSection:
     data_dir: str = _opt("", "directory of the store and the collector's key")
     authorized_keys: str = _opt("", "file of agent public keys allowed to write, one per line")
     max_message_bytes: int = _opt(64 * 1024 * 1024, "largest accepted gRPC message")
+    origin: str = _opt("", "checkpoint origin and key name of the collector-wide log (default "
+                           "sealtail/<collector key id>); fixed at the first start")
+    checkpoint_interval_secs: float = _opt(60.0, "sign a checkpoint this often while the log "
+                                                 "grows (acks and queries also sign on demand)")
+    query_token_file: str = _opt("", "file holding a bearer token every Query call must carry "
+                                     "(`authorization: Bearer <token>`); unset = open queries")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +152,9 @@ class CollectorConfig:
             if not getattr(self.collector, key):
                 raise ConfigError("is required", file=file, key=f"collector.{key}")
         _check_address(self.collector.listen, file, "collector.listen")
+        if self.collector.checkpoint_interval_secs <= 0:
+            raise ConfigError(f"must be > 0, got {self.collector.checkpoint_interval_secs}",
+                              file=file, key="collector.checkpoint_interval_secs")
         return self
 
 

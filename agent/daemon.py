@@ -18,10 +18,15 @@ import sys
 from pathlib import Path
 
 from agent.classify import Classifier
-from agent.collector import build_server
+from agent.collector import Checkpointer, build_server
 from agent.config import AgentConfig, CollectorConfig
 from agent.errors import CollectorUnavailable
-from agent.keys import generate_key_file, load_authorized_keys, load_signing_key
+from agent.keys import (
+    generate_key_file,
+    load_authorized_keys,
+    load_note_verifier,
+    load_signing_key,
+)
 from agent.records import ChainHead, LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper, fetch_chain_head
@@ -64,7 +69,10 @@ async def run_agent(config: AgentConfig) -> None:
     tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh)
     classifier = Classifier(config.classify)
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled, spool.append)
-    shipper = Shipper(config.ship, config.agent.collector, spool)
+    collector_key = None
+    if config.agent.collector_key:
+        collector_key = load_note_verifier(Path(config.agent.collector_key))
+    shipper = Shipper(config.ship, config.agent.collector, spool, collector_key=collector_key)
     stop = _stop_event()
     log.info("agent %s starting: chain continues at seq %d, %d known files", config.agent.name,
              spool.head.next_seq, len(spool.cursors))
@@ -143,10 +151,17 @@ async def run_collector(config: CollectorConfig) -> None:
     if not await asyncio.to_thread(key_path.exists):
         generate_key_file(key_path, comment="collector")
         log.info("created the collector's checkpoint key %s", key_path)
-    load_signing_key(key_path)
+    checkpoints = await asyncio.to_thread(Checkpointer.open, store, load_signing_key(key_path),
+                                          cfg.origin)
+    # The verifier key agents and auditors pin (also printed by `sealtail collector-key`).
+    await asyncio.to_thread((data_dir / "collector.vkey").write_text, checkpoints.vkey + "\n")
+    query_token = None
+    if cfg.query_token_file:
+        query_token = await asyncio.to_thread(_read_token, Path(cfg.query_token_file))
     stop = _stop_event()
     server, port, ingest = await build_server(cfg.listen, store, authorized,
-                                              max_message_bytes=cfg.max_message_bytes)
+                                              max_message_bytes=cfg.max_message_bytes,
+                                              checkpoints=checkpoints, query_token=query_token)
     host = cfg.listen.rpartition(":")[0]
     # Tests and scripts read this line to learn the port when listening on port 0.
     print(f"sealtail collector listening on {host}:{port}", flush=True)
@@ -155,11 +170,29 @@ async def run_collector(config: CollectorConfig) -> None:
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload_keys(ingest, cfg.authorized_keys))
     try:
-        await stop.wait()
+        async with asyncio.TaskGroup() as tg:
+            periodic = tg.create_task(checkpoints.run(cfg.checkpoint_interval_secs),
+                                      name="checkpoints")
+            await stop.wait()
+            periodic.cancel()
     finally:
         await server.stop(grace=2)
         store.close()
         log.info("collector stopped")
+
+
+def _read_token(path: Path) -> str:
+    from agent.errors import ConfigError
+
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path),
+                          key="collector.query_token_file") from exc
+    if not token:
+        raise ConfigError("the token file is empty", file=str(path),
+                          key="collector.query_token_file")
+    return token
 
 
 def _reload_keys(ingest: object, path: str) -> None:

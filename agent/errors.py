@@ -54,6 +54,17 @@ class ErrorCode(StrEnum):
     KEY_MISMATCH = "key_mismatch"
     INDEX_MISMATCH = "index_mismatch"
     BAD_PROOF = "bad_proof"
+    # signed notes, checkpoints and the collector-wide log
+    MALFORMED_NOTE = "malformed_note"
+    UNKNOWN_SIGNER = "unknown_signer"
+    MALFORMED_CHECKPOINT = "malformed_checkpoint"
+    ORIGIN_MISMATCH = "origin_mismatch"
+    ROLLBACK = "rollback"
+    INCONSISTENT_HISTORY = "inconsistent_history"
+    MALFORMED_BUNDLE = "malformed_bundle"
+    # access control
+    UNAUTHENTICATED = "unauthenticated"
+    NAME_TAKEN = "name_taken"
 
 
 class SealtailError(Exception):

@@ -16,6 +16,7 @@ from pathlib import Path
 import nacl.signing
 
 from agent.errors import ErrorCode, KeyFileError
+from agent.formats import NoteVerifier
 
 PRIVATE_TAG = "sealtail-ed25519-private"
 PUBLIC_TAG = "sealtail-ed25519"
@@ -107,3 +108,20 @@ def load_authorized_keys(path: Path) -> frozenset[bytes]:
         if line and not line.startswith("#"):
             keys.add(parse_public_key(line, where=f"{path}:{number}"))
     return frozenset(keys)
+
+
+def load_note_verifier(path: Path) -> NoteVerifier:
+    """Read a checkpoint verifier key (``name+keyid+base64``, the first non-comment line)."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{path}: cannot read verifier key: {exc}") from exc
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            try:
+                return NoteVerifier.parse(line)
+            except ValueError as exc:
+                raise KeyFileError(f"{path}: not a verifier key (name+keyid+base64): {exc}"
+                                   ) from exc
+    raise KeyFileError(f"{path}: no verifier key in the file")

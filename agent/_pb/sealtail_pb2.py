@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0esealtail.proto\x12\x0bsealtail.v1\"\xb7\x01\n\x05\x45ntry\x12\x0c\n\x04line\x18\x01 \x01(\x0c\x12\x0e\n\x06source\x18\x02 \x01(\r\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0f\n\x07time_ns\x18\x04 \x01(\x03\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x12\n\nconfidence\x18\x06 \x01(\x02\x12!\n\x05layer\x18\x07 \x01(\x0e\x32\x12.sealtail.v1.Layer\x12\r\n\x05\x66lags\x18\x08 \x01(\r\x12\x17\n\x0foriginal_length\x18\t \x01(\x04\"\xba\x01\n\x0cSourceCursor\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\x04\x12\r\n\x05inode\x18\x03 \x01(\x04\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\x0c\x12\x1a\n\x12\x66ingerprint_length\x18\x05 \x01(\r\x12\x0e\n\x06offset\x18\x06 \x01(\x04\x12\x13\n\x0b\x62\x65\x66ore_hash\x18\x07 \x01(\x0c\x12\x15\n\rbefore_length\x18\x08 \x01(\r\x12\x10\n\x08mid_line\x18\t \x01(\x08\"\xfe\x01\n\rSegmentHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x11\n\tagent_key\x18\x03 \x01(\x0c\x12\x0f\n\x07\x62oot_id\x18\x04 \x01(\x0c\x12\x0b\n\x03seq\x18\x05 \x01(\x04\x12\x11\n\tprev_hash\x18\x06 \x01(\x0c\x12\x0c\n\x04root\x18\x07 \x01(\x0c\x12\r\n\x05\x63ount\x18\x08 \x01(\x04\x12\x12\n\nt_first_ns\x18\t \x01(\x03\x12\x11\n\tt_last_ns\x18\n \x01(\x03\x12*\n\x07sources\x18\x0b \x03(\x0b\x32\x19.sealtail.v1.SourceCursor\x12\x14\n\x0clines_before\x18\x0c \x01(\x04\"=\n\x07Segment\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0f\n\x07\x65ntries\x18\x03 \x03(\x0c\"\x80\x01\n\x03\x41\x63k\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12&\n\x06status\x18\x02 \x01(\x0e\x32\x16.sealtail.v1.AckStatus\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\nleaf_index\x18\x05 \x01(\x04\x12\x11\n\tretryable\x18\x06 \x01(\x08\"\x89\x01\n\rSearchRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x10\n\x08\x63ontains\x18\x03 \x01(\x0c\x12\x10\n\x08since_ns\x18\x04 \x01(\x03\x12\x10\n\x08until_ns\x18\x05 \x01(\x03\x12\r\n\x05limit\x18\x06 \x01(\x04\x12\x12\n\ncount_only\x18\x07 \x01(\x08\"k\n\x0cSearchResult\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x11\n\tagent_key\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\r\n\x05index\x18\x04 \x01(\r\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\r\n\x05\x65ntry\x18\x06 \x01(\x0c\"K\n\x0eSearchResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.sealtail.v1.SearchResult\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"3\n\x0fSegmentsRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x11\n\tagent_key\x18\x02 \x01(\x0c\"J\n\rStoredSegment\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.sealtail.v1.Segment\x12\x12\n\nleaf_index\x18\x02 \x01(\x04\"[\n\tAgentInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\x0c\x12\x10\n\x08segments\x18\x03 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12\x10\n\x08last_seq\x18\x05 \x01(\x04\"\x0f\n\rAgentsRequest\"8\n\x0e\x41gentsResponse\x12&\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x16.sealtail.v1.AgentInfo\"%\n\x10\x43hainHeadRequest\x12\x11\n\tagent_key\x18\x01 \x01(\x0c\"\\\n\x11\x43hainHeadResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x10\n\x08next_seq\x18\x02 \x01(\x04\x12\x11\n\tlast_hash\x18\x03 \x01(\x0c\x12\x13\n\x0blines_total\x18\x04 \x01(\x04*9\n\x05Layer\x12\x0e\n\nLAYER_NONE\x10\x00\x12\x0f\n\x0bLAYER_RULES\x10\x01\x12\x0f\n\x0bLAYER_MODEL\x10\x02*T\n\tEntryFlag\x12\r\n\tFLAG_NONE\x10\x00\x12\x10\n\x0c\x46LAG_PARTIAL\x10\x01\x12\x12\n\x0e\x46LAG_TRUNCATED\x10\x02\x12\x12\n\x0e\x46LAG_CONTINUED\x10\x04*?\n\tAckStatus\x12\x0e\n\nACK_STORED\x10\x00\x12\x11\n\rACK_DUPLICATE\x10\x01\x12\x0f\n\x0b\x41\x43K_REFUSED\x10\x02\x32<\n\x06Ingest\x12\x32\n\x04Ship\x12\x14.sealtail.v1.Segment\x1a\x10.sealtail.v1.Ack(\x01\x30\x01\x32\xa3\x02\n\x05Query\x12\x43\n\x06Search\x12\x1a.sealtail.v1.SearchRequest\x1a\x1b.sealtail.v1.SearchResponse0\x01\x12\x46\n\x08Segments\x12\x1c.sealtail.v1.SegmentsRequest\x1a\x1a.sealtail.v1.StoredSegment0\x01\x12\x41\n\x06\x41gents\x12\x1a.sealtail.v1.AgentsRequest\x1a\x1b.sealtail.v1.AgentsResponse\x12J\n\tChainHead\x12\x1d.sealtail.v1.ChainHeadRequest\x1a\x1e.sealtail.v1.ChainHeadResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0esealtail.proto\x12\x0bsealtail.v1\"\xb7\x01\n\x05\x45ntry\x12\x0c\n\x04line\x18\x01 \x01(\x0c\x12\x0e\n\x06source\x18\x02 \x01(\r\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0f\n\x07time_ns\x18\x04 \x01(\x03\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x12\n\nconfidence\x18\x06 \x01(\x02\x12!\n\x05layer\x18\x07 \x01(\x0e\x32\x12.sealtail.v1.Layer\x12\r\n\x05\x66lags\x18\x08 \x01(\r\x12\x17\n\x0foriginal_length\x18\t \x01(\x04\"\xba\x01\n\x0cSourceCursor\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x02 \x01(\x04\x12\r\n\x05inode\x18\x03 \x01(\x04\x12\x13\n\x0b\x66ingerprint\x18\x04 \x01(\x0c\x12\x1a\n\x12\x66ingerprint_length\x18\x05 \x01(\r\x12\x0e\n\x06offset\x18\x06 \x01(\x04\x12\x13\n\x0b\x62\x65\x66ore_hash\x18\x07 \x01(\x0c\x12\x15\n\rbefore_length\x18\x08 \x01(\r\x12\x10\n\x08mid_line\x18\t \x01(\x08\"\xfe\x01\n\rSegmentHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x12\n\nagent_name\x18\x02 \x01(\t\x12\x11\n\tagent_key\x18\x03 \x01(\x0c\x12\x0f\n\x07\x62oot_id\x18\x04 \x01(\x0c\x12\x0b\n\x03seq\x18\x05 \x01(\x04\x12\x11\n\tprev_hash\x18\x06 \x01(\x0c\x12\x0c\n\x04root\x18\x07 \x01(\x0c\x12\r\n\x05\x63ount\x18\x08 \x01(\x04\x12\x12\n\nt_first_ns\x18\t \x01(\x03\x12\x11\n\tt_last_ns\x18\n \x01(\x03\x12*\n\x07sources\x18\x0b \x03(\x0b\x32\x19.sealtail.v1.SourceCursor\x12\x14\n\x0clines_before\x18\x0c \x01(\x04\"=\n\x07Segment\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x0f\n\x07\x65ntries\x18\x03 \x03(\x0c\"\xa7\x01\n\x03\x41\x63k\x12\x0b\n\x03seq\x18\x01 \x01(\x04\x12&\n\x06status\x18\x02 \x01(\x0e\x32\x16.sealtail.v1.AckStatus\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\nleaf_index\x18\x05 \x01(\x04\x12\x11\n\tretryable\x18\x06 \x01(\x08\x12\x12\n\ncheckpoint\x18\x07 \x01(\x0c\x12\x11\n\tinclusion\x18\x08 \x03(\x0c\"%\n\x10\x43hainHeadRequest\x12\x11\n\tagent_key\x18\x01 \x01(\x0c\"\\\n\x11\x43hainHeadResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x10\n\x08next_seq\x18\x02 \x01(\x04\x12\x11\n\tlast_hash\x18\x03 \x01(\x0c\x12\x13\n\x0blines_total\x18\x04 \x01(\x04\"\x89\x01\n\rSearchRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\x10\n\x08\x63ontains\x18\x03 \x01(\x0c\x12\x10\n\x08since_ns\x18\x04 \x01(\x03\x12\x10\n\x08until_ns\x18\x05 \x01(\x03\x12\r\n\x05limit\x18\x06 \x01(\x04\x12\x12\n\ncount_only\x18\x07 \x01(\x08\"k\n\x0cSearchResult\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x11\n\tagent_key\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\r\n\x05index\x18\x04 \x01(\r\x12\x0e\n\x06source\x18\x05 \x01(\t\x12\r\n\x05\x65ntry\x18\x06 \x01(\x0c\"K\n\x0eSearchResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.sealtail.v1.SearchResult\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"I\n\x0fSegmentsRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x11\n\tagent_key\x18\x02 \x01(\x0c\x12\x14\n\x0cheaders_only\x18\x03 \x01(\x08\"J\n\rStoredSegment\x12%\n\x07segment\x18\x01 \x01(\x0b\x32\x14.sealtail.v1.Segment\x12\x12\n\nleaf_index\x18\x02 \x01(\x04\"[\n\tAgentInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\x0c\x12\x10\n\x08segments\x18\x03 \x01(\x04\x12\x0f\n\x07\x65ntries\x18\x04 \x01(\x04\x12\x10\n\x08last_seq\x18\x05 \x01(\x04\"\x0f\n\rAgentsRequest\"8\n\x0e\x41gentsResponse\x12&\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x16.sealtail.v1.AgentInfo\"\x13\n\x11\x43heckpointRequest\"6\n\x12\x43heckpointResponse\x12\x12\n\ncheckpoint\x18\x01 \x01(\x0c\x12\x0c\n\x04vkey\x18\x02 \x01(\t\"P\n\x10InclusionRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\r\n\x05index\x18\x03 \x01(\r\x12\x11\n\tagent_key\x18\x04 \x01(\x0c\"\xa3\x01\n\x11InclusionResponse\x12\r\n\x05\x65ntry\x18\x01 \x01(\x0c\x12\r\n\x05index\x18\x02 \x01(\r\x12\x0e\n\x06header\x18\x03 \x01(\x0c\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x12\n\nline_proof\x18\x05 \x03(\x0c\x12\x12\n\nleaf_index\x18\x06 \x01(\x04\x12\x11\n\tlog_proof\x18\x07 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x08 \x01(\x0c\"2\n\x12\x43onsistencyRequest\x12\r\n\x05size1\x18\x01 \x01(\x04\x12\r\n\x05size2\x18\x02 \x01(\x04\"G\n\x13\x43onsistencyResponse\x12\r\n\x05proof\x18\x01 \x03(\x0c\x12\r\n\x05size2\x18\x02 \x01(\x04\x12\x12\n\ncheckpoint\x18\x03 \x01(\x0c\"%\n\x14\x45quivocationsRequest\x12\r\n\x05\x61gent\x18\x01 \x01(\t\"\xa6\x01\n\x0c\x45quivocation\x12\r\n\x05\x61gent\x18\x01 \x01(\t\x12\x11\n\tagent_key\x18\x02 \x01(\x0c\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x15\n\rstored_header\x18\x04 \x01(\x0c\x12\x18\n\x10stored_signature\x18\x05 \x01(\x0c\x12\x0e\n\x06header\x18\x06 \x01(\x0c\x12\x11\n\tsignature\x18\x07 \x01(\x0c\x12\x13\n\x0breceived_ns\x18\x08 \x01(\x03*9\n\x05Layer\x12\x0e\n\nLAYER_NONE\x10\x00\x12\x0f\n\x0bLAYER_RULES\x10\x01\x12\x0f\n\x0bLAYER_MODEL\x10\x02*T\n\tEntryFlag\x12\r\n\tFLAG_NONE\x10\x00\x12\x10\n\x0c\x46LAG_PARTIAL\x10\x01\x12\x12\n\x0e\x46LAG_TRUNCATED\x10\x02\x12\x12\n\x0e\x46LAG_CONTINUED\x10\x04*?\n\tAckStatus\x12\x0e\n\nACK_STORED\x10\x00\x12\x11\n\rACK_DUPLICATE\x10\x01\x12\x0f\n\x0b\x41\x43K_REFUSED\x10\x02\x32\x88\x01\n\x06Ingest\x12\x32\n\x04Ship\x12\x14.sealtail.v1.Segment\x1a\x10.sealtail.v1.Ack(\x01\x30\x01\x12J\n\tChainHead\x12\x1d.sealtail.v1.ChainHeadRequest\x1a\x1e.sealtail.v1.ChainHeadResponse2\xa2\x04\n\x05Query\x12\x43\n\x06Search\x12\x1a.sealtail.v1.SearchRequest\x1a\x1b.sealtail.v1.SearchResponse0\x01\x12\x46\n\x08Segments\x12\x1c.sealtail.v1.SegmentsRequest\x1a\x1a.sealtail.v1.StoredSegment0\x01\x12\x41\n\x06\x41gents\x12\x1a.sealtail.v1.AgentsRequest\x1a\x1b.sealtail.v1.AgentsResponse\x12P\n\rGetCheckpoint\x12\x1e.sealtail.v1.CheckpointRequest\x1a\x1f.sealtail.v1.CheckpointResponse\x12O\n\x0eInclusionProof\x12\x1d.sealtail.v1.InclusionRequest\x1a\x1e.sealtail.v1.InclusionResponse\x12U\n\x10\x43onsistencyProof\x12\x1f.sealtail.v1.ConsistencyRequest\x1a .sealtail.v1.ConsistencyResponse\x12O\n\rEquivocations\x12!.sealtail.v1.EquivocationsRequest\x1a\x19.sealtail.v1.Equivocation0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'sealtail_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LAYER']._serialized_start=1613
-  _globals['_LAYER']._serialized_end=1670
-  _globals['_ENTRYFLAG']._serialized_start=1672
-  _globals['_ENTRYFLAG']._serialized_end=1756
-  _globals['_ACKSTATUS']._serialized_start=1758
-  _globals['_ACKSTATUS']._serialized_end=1821
+  _globals['_LAYER']._serialized_start=2332
+  _globals['_LAYER']._serialized_end=2389
+  _globals['_ENTRYFLAG']._serialized_start=2391
+  _globals['_ENTRYFLAG']._serialized_end=2475
+  _globals['_ACKSTATUS']._serialized_start=2477
+  _globals['_ACKSTATUS']._serialized_end=2540
   _globals['_ENTRY']._serialized_start=32
   _globals['_ENTRY']._serialized_end=215
   _globals['_SOURCECURSOR']._serialized_start=218
@@ -47,29 +47,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEGMENT']._serialized_start=663
   _globals['_SEGMENT']._serialized_end=724
   _globals['_ACK']._serialized_start=727
-  _globals['_ACK']._serialized_end=855
-  _globals['_SEARCHREQUEST']._serialized_start=858
-  _globals['_SEARCHREQUEST']._serialized_end=995
-  _globals['_SEARCHRESULT']._serialized_start=997
-  _globals['_SEARCHRESULT']._serialized_end=1104
-  _globals['_SEARCHRESPONSE']._serialized_start=1106
-  _globals['_SEARCHRESPONSE']._serialized_end=1181
-  _globals['_SEGMENTSREQUEST']._serialized_start=1183
-  _globals['_SEGMENTSREQUEST']._serialized_end=1234
-  _globals['_STOREDSEGMENT']._serialized_start=1236
-  _globals['_STOREDSEGMENT']._serialized_end=1310
-  _globals['_AGENTINFO']._serialized_start=1312
-  _globals['_AGENTINFO']._serialized_end=1403
-  _globals['_AGENTSREQUEST']._serialized_start=1405
-  _globals['_AGENTSREQUEST']._serialized_end=1420
-  _globals['_AGENTSRESPONSE']._serialized_start=1422
-  _globals['_AGENTSRESPONSE']._serialized_end=1478
-  _globals['_CHAINHEADREQUEST']._serialized_start=1480
-  _globals['_CHAINHEADREQUEST']._serialized_end=1517
-  _globals['_CHAINHEADRESPONSE']._serialized_start=1519
-  _globals['_CHAINHEADRESPONSE']._serialized_end=1611
-  _globals['_INGEST']._serialized_start=1823
-  _globals['_INGEST']._serialized_end=1883
-  _globals['_QUERY']._serialized_start=1886
-  _globals['_QUERY']._serialized_end=2177
+  _globals['_ACK']._serialized_end=894
+  _globals['_CHAINHEADREQUEST']._serialized_start=896
+  _globals['_CHAINHEADREQUEST']._serialized_end=933
+  _globals['_CHAINHEADRESPONSE']._serialized_start=935
+  _globals['_CHAINHEADRESPONSE']._serialized_end=1027
+  _globals['_SEARCHREQUEST']._serialized_start=1030
+  _globals['_SEARCHREQUEST']._serialized_end=1167
+  _globals['_SEARCHRESULT']._serialized_start=1169
+  _globals['_SEARCHRESULT']._serialized_end=1276
+  _globals['_SEARCHRESPONSE']._serialized_start=1278
+  _globals['_SEARCHRESPONSE']._serialized_end=1353
+  _globals['_SEGMENTSREQUEST']._serialized_start=1355
+  _globals['_SEGMENTSREQUEST']._serialized_end=1428
+  _globals['_STOREDSEGMENT']._serialized_start=1430
+  _globals['_STOREDSEGMENT']._serialized_end=1504
+  _globals['_AGENTINFO']._serialized_start=1506
+  _globals['_AGENTINFO']._serialized_end=1597
+  _globals['_AGENTSREQUEST']._serialized_start=1599
+  _globals['_AGENTSREQUEST']._serialized_end=1614
+  _globals['_AGENTSRESPONSE']._serialized_start=1616
+  _globals['_AGENTSRESPONSE']._serialized_end=1672
+  _globals['_CHECKPOINTREQUEST']._serialized_start=1674
+  _globals['_CHECKPOINTREQUEST']._serialized_end=1693
+  _globals['_CHECKPOINTRESPONSE']._serialized_start=1695
+  _globals['_CHECKPOINTRESPONSE']._serialized_end=1749
+  _globals['_INCLUSIONREQUEST']._serialized_start=1751
+  _globals['_INCLUSIONREQUEST']._serialized_end=1831
+  _globals['_INCLUSIONRESPONSE']._serialized_start=1834
+  _globals['_INCLUSIONRESPONSE']._serialized_end=1997
+  _globals['_CONSISTENCYREQUEST']._serialized_start=1999
+  _globals['_CONSISTENCYREQUEST']._serialized_end=2049
+  _globals['_CONSISTENCYRESPONSE']._serialized_start=2051
+  _globals['_CONSISTENCYRESPONSE']._serialized_end=2122
+  _globals['_EQUIVOCATIONSREQUEST']._serialized_start=2124
+  _globals['_EQUIVOCATIONSREQUEST']._serialized_end=2161
+  _globals['_EQUIVOCATION']._serialized_start=2164
+  _globals['_EQUIVOCATION']._serialized_end=2330
+  _globals['_INGEST']._serialized_start=2543
+  _globals['_INGEST']._serialized_end=2679
+  _globals['_QUERY']._serialized_start=2682
+  _globals['_QUERY']._serialized_end=3228
 # @@protoc_insertion_point(module_scope)

@@ -119,20 +119,42 @@ class Segment(_message.Message):
     def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., entries: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class Ack(_message.Message):
-    __slots__ = ("seq", "status", "code", "message", "leaf_index", "retryable")
+    __slots__ = ("seq", "status", "code", "message", "leaf_index", "retryable", "checkpoint", "inclusion")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LEAF_INDEX_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    INCLUSION_FIELD_NUMBER: _ClassVar[int]
     seq: int
     status: AckStatus
     code: str
     message: str
     leaf_index: int
     retryable: bool
-    def __init__(self, seq: _Optional[int] = ..., status: _Optional[_Union[AckStatus, str]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., leaf_index: _Optional[int] = ..., retryable: _Optional[bool] = ...) -> None: ...
+    checkpoint: bytes
+    inclusion: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, seq: _Optional[int] = ..., status: _Optional[_Union[AckStatus, str]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., leaf_index: _Optional[int] = ..., retryable: _Optional[bool] = ..., checkpoint: _Optional[bytes] = ..., inclusion: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class ChainHeadRequest(_message.Message):
+    __slots__ = ("agent_key",)
+    AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    agent_key: bytes
+    def __init__(self, agent_key: _Optional[bytes] = ...) -> None: ...
+
+class ChainHeadResponse(_message.Message):
+    __slots__ = ("found", "next_seq", "last_hash", "lines_total")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    NEXT_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LAST_HASH_FIELD_NUMBER: _ClassVar[int]
+    LINES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    next_seq: int
+    last_hash: bytes
+    lines_total: int
+    def __init__(self, found: _Optional[bool] = ..., next_seq: _Optional[int] = ..., last_hash: _Optional[bytes] = ..., lines_total: _Optional[int] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
     __slots__ = ("agent", "category", "contains", "since_ns", "until_ns", "limit", "count_only")
@@ -177,12 +199,14 @@ class SearchResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
 
 class SegmentsRequest(_message.Message):
-    __slots__ = ("agent", "agent_key")
+    __slots__ = ("agent", "agent_key", "headers_only")
     AGENT_FIELD_NUMBER: _ClassVar[int]
     AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    HEADERS_ONLY_FIELD_NUMBER: _ClassVar[int]
     agent: str
     agent_key: bytes
-    def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ...) -> None: ...
+    headers_only: bool
+    def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ..., headers_only: _Optional[bool] = ...) -> None: ...
 
 class StoredSegment(_message.Message):
     __slots__ = ("segment", "leaf_index")
@@ -216,20 +240,90 @@ class AgentsResponse(_message.Message):
     agents: _containers.RepeatedCompositeFieldContainer[AgentInfo]
     def __init__(self, agents: _Optional[_Iterable[_Union[AgentInfo, _Mapping]]] = ...) -> None: ...
 
-class ChainHeadRequest(_message.Message):
-    __slots__ = ("agent_key",)
-    AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
-    agent_key: bytes
-    def __init__(self, agent_key: _Optional[bytes] = ...) -> None: ...
+class CheckpointRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
-class ChainHeadResponse(_message.Message):
-    __slots__ = ("found", "next_seq", "last_hash", "lines_total")
-    FOUND_FIELD_NUMBER: _ClassVar[int]
-    NEXT_SEQ_FIELD_NUMBER: _ClassVar[int]
-    LAST_HASH_FIELD_NUMBER: _ClassVar[int]
-    LINES_TOTAL_FIELD_NUMBER: _ClassVar[int]
-    found: bool
-    next_seq: int
-    last_hash: bytes
-    lines_total: int
-    def __init__(self, found: _Optional[bool] = ..., next_seq: _Optional[int] = ..., last_hash: _Optional[bytes] = ..., lines_total: _Optional[int] = ...) -> None: ...
+class CheckpointResponse(_message.Message):
+    __slots__ = ("checkpoint", "vkey")
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    VKEY_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: bytes
+    vkey: str
+    def __init__(self, checkpoint: _Optional[bytes] = ..., vkey: _Optional[str] = ...) -> None: ...
+
+class InclusionRequest(_message.Message):
+    __slots__ = ("agent", "seq", "index", "agent_key")
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    seq: int
+    index: int
+    agent_key: bytes
+    def __init__(self, agent: _Optional[str] = ..., seq: _Optional[int] = ..., index: _Optional[int] = ..., agent_key: _Optional[bytes] = ...) -> None: ...
+
+class InclusionResponse(_message.Message):
+    __slots__ = ("entry", "index", "header", "signature", "line_proof", "leaf_index", "log_proof", "checkpoint")
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    LINE_PROOF_FIELD_NUMBER: _ClassVar[int]
+    LEAF_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LOG_PROOF_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    entry: bytes
+    index: int
+    header: bytes
+    signature: bytes
+    line_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    leaf_index: int
+    log_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    checkpoint: bytes
+    def __init__(self, entry: _Optional[bytes] = ..., index: _Optional[int] = ..., header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., line_proof: _Optional[_Iterable[bytes]] = ..., leaf_index: _Optional[int] = ..., log_proof: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[bytes] = ...) -> None: ...
+
+class ConsistencyRequest(_message.Message):
+    __slots__ = ("size1", "size2")
+    SIZE1_FIELD_NUMBER: _ClassVar[int]
+    SIZE2_FIELD_NUMBER: _ClassVar[int]
+    size1: int
+    size2: int
+    def __init__(self, size1: _Optional[int] = ..., size2: _Optional[int] = ...) -> None: ...
+
+class ConsistencyResponse(_message.Message):
+    __slots__ = ("proof", "size2", "checkpoint")
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    SIZE2_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    proof: _containers.RepeatedScalarFieldContainer[bytes]
+    size2: int
+    checkpoint: bytes
+    def __init__(self, proof: _Optional[_Iterable[bytes]] = ..., size2: _Optional[int] = ..., checkpoint: _Optional[bytes] = ...) -> None: ...
+
+class EquivocationsRequest(_message.Message):
+    __slots__ = ("agent",)
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    def __init__(self, agent: _Optional[str] = ...) -> None: ...
+
+class Equivocation(_message.Message):
+    __slots__ = ("agent", "agent_key", "seq", "stored_header", "stored_signature", "header", "signature", "received_ns")
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    AGENT_KEY_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    STORED_HEADER_FIELD_NUMBER: _ClassVar[int]
+    STORED_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_NS_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    agent_key: bytes
+    seq: int
+    stored_header: bytes
+    stored_signature: bytes
+    header: bytes
+    signature: bytes
+    received_ns: int
+    def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ..., seq: _Optional[int] = ..., stored_header: _Optional[bytes] = ..., stored_signature: _Optional[bytes] = ..., header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., received_ns: _Optional[int] = ...) -> None: ...

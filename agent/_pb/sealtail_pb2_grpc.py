@@ -40,6 +40,11 @@ class IngestStub:
                 request_serializer=sealtail__pb2.Segment.SerializeToString,
                 response_deserializer=sealtail__pb2.Ack.FromString,
                 _registered_method=True)
+        self.ChainHead = channel.unary_unary(
+                '/sealtail.v1.Ingest/ChainHead',
+                request_serializer=sealtail__pb2.ChainHeadRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.ChainHeadResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServicer:
@@ -52,6 +57,14 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChainHead(self, request, context):
+        """Where an agent's chain stands here: lets an agent that lost its state continue its chain
+        (agent-facing, so it is not behind the query token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +72,11 @@ def add_IngestServicer_to_server(servicer, server):
                     servicer.Ship,
                     request_deserializer=sealtail__pb2.Segment.FromString,
                     response_serializer=sealtail__pb2.Ack.SerializeToString,
+            ),
+            'ChainHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChainHead,
+                    request_deserializer=sealtail__pb2.ChainHeadRequest.FromString,
+                    response_serializer=sealtail__pb2.ChainHeadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -98,6 +116,33 @@ class Ingest:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def ChainHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Ingest/ChainHead',
+            sealtail__pb2.ChainHeadRequest.SerializeToString,
+            sealtail__pb2.ChainHeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class QueryStub:
     """Missing associated documentation comment in .proto file."""
@@ -123,10 +168,25 @@ class QueryStub:
                 request_serializer=sealtail__pb2.AgentsRequest.SerializeToString,
                 response_deserializer=sealtail__pb2.AgentsResponse.FromString,
                 _registered_method=True)
-        self.ChainHead = channel.unary_unary(
-                '/sealtail.v1.Query/ChainHead',
-                request_serializer=sealtail__pb2.ChainHeadRequest.SerializeToString,
-                response_deserializer=sealtail__pb2.ChainHeadResponse.FromString,
+        self.GetCheckpoint = channel.unary_unary(
+                '/sealtail.v1.Query/GetCheckpoint',
+                request_serializer=sealtail__pb2.CheckpointRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.CheckpointResponse.FromString,
+                _registered_method=True)
+        self.InclusionProof = channel.unary_unary(
+                '/sealtail.v1.Query/InclusionProof',
+                request_serializer=sealtail__pb2.InclusionRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.InclusionResponse.FromString,
+                _registered_method=True)
+        self.ConsistencyProof = channel.unary_unary(
+                '/sealtail.v1.Query/ConsistencyProof',
+                request_serializer=sealtail__pb2.ConsistencyRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.ConsistencyResponse.FromString,
+                _registered_method=True)
+        self.Equivocations = channel.unary_stream(
+                '/sealtail.v1.Query/Equivocations',
+                request_serializer=sealtail__pb2.EquivocationsRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.Equivocation.FromString,
                 _registered_method=True)
 
 
@@ -153,8 +213,27 @@ class QueryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def ChainHead(self, request, context):
-        """Where an agent's chain stands here: lets an agent that lost its state continue its chain.
+    def GetCheckpoint(self, request, context):
+        """The collector-wide log: signed checkpoints and proofs against them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InclusionProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConsistencyProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Equivocations(self, request, context):
+        """Evidence of equivocation: the same (agent, seq) offered with a different hash.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -178,10 +257,25 @@ def add_QueryServicer_to_server(servicer, server):
                     request_deserializer=sealtail__pb2.AgentsRequest.FromString,
                     response_serializer=sealtail__pb2.AgentsResponse.SerializeToString,
             ),
-            'ChainHead': grpc.unary_unary_rpc_method_handler(
-                    servicer.ChainHead,
-                    request_deserializer=sealtail__pb2.ChainHeadRequest.FromString,
-                    response_serializer=sealtail__pb2.ChainHeadResponse.SerializeToString,
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=sealtail__pb2.CheckpointRequest.FromString,
+                    response_serializer=sealtail__pb2.CheckpointResponse.SerializeToString,
+            ),
+            'InclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.InclusionProof,
+                    request_deserializer=sealtail__pb2.InclusionRequest.FromString,
+                    response_serializer=sealtail__pb2.InclusionResponse.SerializeToString,
+            ),
+            'ConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConsistencyProof,
+                    request_deserializer=sealtail__pb2.ConsistencyRequest.FromString,
+                    response_serializer=sealtail__pb2.ConsistencyResponse.SerializeToString,
+            ),
+            'Equivocations': grpc.unary_stream_rpc_method_handler(
+                    servicer.Equivocations,
+                    request_deserializer=sealtail__pb2.EquivocationsRequest.FromString,
+                    response_serializer=sealtail__pb2.Equivocation.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,7 +370,7 @@ class Query:
             _registered_method=True)
 
     @staticmethod
-    def ChainHead(request,
+    def GetCheckpoint(request,
             target,
             options=(),
             channel_credentials=None,
@@ -289,9 +383,90 @@ class Query:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/sealtail.v1.Query/ChainHead',
-            sealtail__pb2.ChainHeadRequest.SerializeToString,
-            sealtail__pb2.ChainHeadResponse.FromString,
+            '/sealtail.v1.Query/GetCheckpoint',
+            sealtail__pb2.CheckpointRequest.SerializeToString,
+            sealtail__pb2.CheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/InclusionProof',
+            sealtail__pb2.InclusionRequest.SerializeToString,
+            sealtail__pb2.InclusionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/ConsistencyProof',
+            sealtail__pb2.ConsistencyRequest.SerializeToString,
+            sealtail__pb2.ConsistencyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Equivocations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/sealtail.v1.Query/Equivocations',
+            sealtail__pb2.EquivocationsRequest.SerializeToString,
+            sealtail__pb2.Equivocation.FromString,
             options,
             channel_credentials,
             insecure,

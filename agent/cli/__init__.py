@@ -81,10 +81,13 @@ def keygen(out: Path, comment: str) -> None:
 @click.option("--key", type=click.Path(path_type=Path), help="Agent private key file.")
 @click.option("--state", type=click.Path(path_type=Path), help="State directory (spool, cursors).")
 @click.option("--name", help="Agent name, signed into every segment.")
+@click.option("--collector-key", type=click.Path(path_type=Path),
+              help="File with the collector's verifier key (checkpoints in acks are checked).")
 @click.option("--log-level", default="INFO", show_default=True)
 @click.argument("globs", nargs=-1)
 def agent(config_file: Path | None, collector: str | None, key: Path | None,
-          state: Path | None, name: str | None, log_level: str, globs: tuple[str, ...]) -> None:
+          state: Path | None, name: str | None, collector_key: Path | None, log_level: str,
+          globs: tuple[str, ...]) -> None:
     """Tail files matching GLOBS, seal and ship them to a collector.
 
     Example: sealtail agent --collector 127.0.0.1:7600 --key agent.key --state ./state
@@ -98,6 +101,7 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
         conf = cfg.merge_overrides(conf, {
             "agent.collector": collector, "agent.key": str(key) if key else None,
             "agent.state_dir": str(state) if state else None, "agent.name": name,
+            "agent.collector_key": str(collector_key) if collector_key else None,
             "tail.paths": list(globs) if globs else None})
         conf.check(str(config_file) if config_file else "command line")
         asyncio.run(run_agent(conf))
@@ -112,9 +116,12 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
 @click.option("--data", type=click.Path(path_type=Path), help="Data directory (store, key).")
 @click.option("--authorized-keys", type=click.Path(path_type=Path),
               help="File of agent public keys allowed to write (one per line).")
+@click.option("--query-token-file", type=click.Path(path_type=Path),
+              help="Require this bearer token on every query.")
 @click.option("--log-level", default="INFO", show_default=True)
 def collector(config_file: Path | None, listen: str | None, data: Path | None,
-              authorized_keys: Path | None, log_level: str) -> None:
+              authorized_keys: Path | None, query_token_file: Path | None,
+              log_level: str) -> None:
     """Receive, verify and store segments; answer queries.
 
     Example: sealtail collector --listen 127.0.0.1:7600 --data ./store
@@ -127,12 +134,31 @@ def collector(config_file: Path | None, listen: str | None, data: Path | None,
         conf = cfg.load(cfg.CollectorConfig, config_file)
         conf = cfg.merge_overrides(conf, {
             "collector.listen": listen, "collector.data_dir": str(data) if data else None,
-            "collector.authorized_keys": str(authorized_keys) if authorized_keys else None})
+            "collector.authorized_keys": str(authorized_keys) if authorized_keys else None,
+            "collector.query_token_file": str(query_token_file) if query_token_file else None})
         conf.check(str(config_file) if config_file else "command line")
         asyncio.run(run_collector(conf))
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
         raise fail(exc) from exc
+
+
+@main.command(name="collector-key")
+@click.option("--data", required=True, type=click.Path(path_type=Path),
+              help="The collector's data directory.")
+def collector_key(data: Path) -> None:
+    """Print the collector's checkpoint verifier key (name+keyid+base64) for agents and
+    auditors to pin. The collector writes it to DATA/collector.vkey at every start.
+
+    Example: sealtail collector-key --data /var/lib/sealtail-collector > collector.vkey
+    """
+    from agent.keys import load_note_verifier
+
+    try:
+        verifier = load_note_verifier(data / "collector.vkey")
+    except SealtailError as exc:
+        raise UsageError(f"{exc} (start the collector once to create it)") from exc
+    click.echo(verifier.vkey)
 
 
 def client_address(config_file: Path | None, flag: str | None) -> str:
@@ -189,9 +215,11 @@ def format_time(ns: int) -> str:
 @click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N lines.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@click.option("--token-file", type=click.Path(path_type=Path),
+              help="File holding the bearer token the collector requires for queries.")
 def query(config_file: Path | None, address: str | None, agent_name: str, category: str,
           contains: str, since: str | None, until: str | None, limit: int, count_only: bool,
-          as_json: bool) -> None:
+          as_json: bool, token_file: Path | None) -> None:
     """Print stored lines matching the filters, in log order.
 
     Example: sealtail query --collector 127.0.0.1:7600 --category failed_login --since 24h
@@ -208,7 +236,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
         with grpc.insecure_channel(addr, options=[
                 ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
             stub = pb_grpc.QueryStub(channel)
-            for page in stub.Search(request, timeout=600):
+            for page in stub.Search(request, timeout=600, metadata=token_metadata(token_file)):
                 if count_only:
                     if not page.results:
                         click.echo(page.count)
@@ -235,38 +263,90 @@ def _render(r: pb.SearchResult, as_json: bool) -> str:
     }, ensure_ascii=False)
 
 
+def token_option(f: F) -> F:
+    return click.option("--token-file", type=click.Path(path_type=Path),
+                        help="File holding the bearer token the collector requires for "
+                             "queries.")(f)
+
+
+def token_metadata(path: Path | None) -> tuple[tuple[str, str], ...]:
+    from agent.verify import auth_metadata
+
+    return auth_metadata(read_token(path))
+
+
+def read_token(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        token = path.read_text().strip()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read token: {exc.strerror}") from exc
+    if not token:
+        raise UsageError(f"{path}: the token file is empty")
+    return token
+
+
 @main.command()
 @config_option
 @click.option("--collector", "address", help="Verify everything a running collector holds.")
 @click.option("--agent", "agent_name", default="", help="With --collector: only this agent.")
 @click.option("--data", type=click.Path(path_type=Path), help="A collector's data directory.")
 @click.option("--spool", type=click.Path(path_type=Path), help="An agent's state directory.")
-@click.option("--pubkey", type=click.Path(path_type=Path), multiple=True,
-              help="Agent public key file(s) the chains must be signed by.")
+@click.option("--bundle", type=click.Path(path_type=Path),
+              help="An offline proof bundle (from `sealtail prove`); needs --collector-key and "
+                   "--agent-key.")
+@click.option("--pubkey", "--agent-key", "pubkey", type=click.Path(path_type=Path),
+              multiple=True, help="Agent public key file(s) the chains must be signed by.")
+@click.option("--collector-key", type=click.Path(path_type=Path),
+              help="The collector's verifier key file (`sealtail collector-key`): pins the key "
+                   "checkpoints and anchors must be signed with.")
+@click.option("--anchor", type=click.Path(path_type=Path), multiple=True,
+              help="A checkpoint held outside the collector (file, or an agent's state "
+                   "directory): the log must be consistent with it.")
+@token_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(config_file: Path | None, address: str | None, agent_name: str, data: Path | None,
-           spool: Path | None, pubkey: tuple[Path, ...], as_json: bool) -> None:
-    """Check signatures, Merkle roots and hash chains; exit 1 naming the first failure.
+           spool: Path | None, bundle: Path | None, pubkey: tuple[Path, ...],
+           collector_key: Path | None, anchor: tuple[Path, ...], token_file: Path | None,
+           as_json: bool) -> None:
+    """Check signatures, Merkle roots, hash chains and the collector's signed log; exit 1
+    naming the first failure.
 
-    Example: sealtail verify --data /var/lib/sealtail-collector
+    Example: sealtail verify --data /var/lib/sealtail-collector --anchor state/
     """
-    from agent.keys import load_public_key
-    from agent.verify import verify_remote, verify_spool, verify_store
+    from agent.keys import load_note_verifier, load_public_key
+    from agent.verify import (
+        load_anchors,
+        verify_bundle_file,
+        verify_remote,
+        verify_spool,
+        verify_store,
+    )
 
-    chosen = [x for x in (address, data, spool) if x]
+    chosen = [x for x in (address, data, spool, bundle) if x]
     if len(chosen) > 1:
-        raise UsageError("give one of --collector, --data, --spool")
+        raise UsageError("give one of --collector, --data, --spool, --bundle")
     try:
         keys = frozenset(load_public_key(p) for p in pubkey)
+        ckey = load_note_verifier(collector_key) if collector_key else None
+        anchors = load_anchors(anchor)
+        if bundle:
+            if ckey is None or len(keys) != 1:
+                raise UsageError("--bundle needs --collector-key and exactly one --agent-key")
+            line = verify_bundle_file(bundle, collector_key=ckey, agent_key=next(iter(keys)))
+            _print_line(line, as_json)
+            return
         if data:
-            report = verify_store(data)
+            report = verify_store(data, collector_key=ckey, anchors=anchors)
         elif spool:
             if len(keys) != 1:
                 raise UsageError("--spool needs exactly one --pubkey (the agent's .pub file)")
             report = verify_spool(spool, next(iter(keys)))
         else:
             report = verify_remote(client_address(config_file, address), agent_name,
-                                   pinned_keys=keys)
+                                   pinned_keys=keys, collector_key=ckey, anchors=anchors,
+                                   token=read_token(token_file))
     except VerificationError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "code": str(exc.code), "agent": exc.agent,
@@ -277,9 +357,90 @@ def verify(config_file: Path | None, address: str | None, agent_name: str, data:
     except SealtailError as exc:
         raise fail(exc) from exc
     if as_json:
-        click.echo(json.dumps({"ok": True, "segments": report.segments, "lines": report.lines,
-                               "agents": [{"agent": c.agent, "first_seq": c.first_seq,
-                                           "last_seq": c.last_seq, "segments": c.segments,
-                                           "lines": c.lines} for c in report.chains]}))
+        log = report.log
+        click.echo(json.dumps({
+            "ok": True, "segments": report.segments, "lines": report.lines,
+            "unsealed_lines": report.unsealed_lines,
+            "agents": [{"agent": c.agent, "first_seq": c.first_seq, "last_seq": c.last_seq,
+                        "segments": c.segments, "lines": c.lines,
+                        "last_time_ns": c.last_time_ns, "head": c.last_hash.hex()}
+                       for c in report.chains],
+            "log": None if log is None else {
+                "size": log.size,
+                "checkpoint_size": log.checkpoint.size if log.checkpoint else None,
+                "key_pinned": log.key_pinned,
+                "anchors": [a.size for a in log.anchors]},
+            "anchored": bool(log and log.anchors),
+            "summary": report.summary()}))
     else:
         click.echo(report.summary())
+
+
+def _print_line(line: Any, as_json: bool) -> None:
+    from agent.formats import VerifiedLine, key_id
+
+    assert isinstance(line, VerifiedLine)
+    cp = line.checkpoint
+    if as_json:
+        click.echo(json.dumps({
+            "ok": True, "agent": line.agent, "seq": line.seq, "index": line.index,
+            "leaf_index": line.leaf_index, "origin": cp.origin, "tree_size": cp.size,
+            "root": cp.root.hex(), "line": escape_line(line.entry.line),
+            "line_b64": base64.b64encode(line.entry.line).decode()}))
+        return
+    click.echo(f"OK: line {line.index} of {line.agent} [{key_id(line.agent_key)}] seq "
+               f"{line.seq} is in its signed segment, and the segment is leaf "
+               f"{line.leaf_index} of {cp.origin} checkpoint size {cp.size} root "
+               f"{cp.root.hex()[:16]}")
+    click.echo(f"{format_time(line.entry.time_ns)} {line.entry.category} "
+               f"{escape_line(line.entry.line)}")
+
+
+@main.command()
+@config_option
+@click.option("--collector", "address", help="Collector address HOST:PORT.")
+@click.option("--agent", "agent_name", required=True, help="Agent name.")
+@click.option("--seq", type=click.IntRange(min=0), required=True, help="Segment seq.")
+@click.option("--index", type=click.IntRange(min=0), required=True,
+              help="Line index in the segment (see `query --json`).")
+@click.option("--agent-key", type=click.Path(path_type=Path),
+              help="The agent's .pub file (needed when several keys used the name).")
+@click.option("--collector-key", type=click.Path(path_type=Path),
+              help="Check the bundle with this verifier key before writing it.")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Bundle file to write.")
+@token_option
+def prove(config_file: Path | None, address: str | None, agent_name: str, seq: int, index: int,
+          agent_key: Path | None, collector_key: Path | None, out: Path,
+          token_file: Path | None) -> None:
+    """Write an offline proof bundle for one line: its entry bytes, the signed segment header,
+    the line's path to the segment root, the segment's path to a signed collector checkpoint.
+
+    Example: sealtail prove --collector 127.0.0.1:7600 --agent web-17 --seq 3 --index 5
+    --out line.proof.json
+    """
+    from agent.formats import verify_bundle
+    from agent.keys import load_note_verifier, load_public_key
+    from agent.verify import fetch_bundle
+
+    try:
+        pub = load_public_key(agent_key) if agent_key else b""
+        data = fetch_bundle(client_address(config_file, address), agent_name, seq, index,
+                            agent_key=pub, token=read_token(token_file))
+        if collector_key:
+            verify_bundle(data, collector_keys=[load_note_verifier(collector_key)],
+                          agent_key=pub or _header_key(data))
+        out.write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"{out}: cannot write: {exc.strerror}") from exc
+    except SealtailError as exc:
+        raise fail(exc) from exc
+    click.echo(f"wrote {out}: line {index} of {agent_name} seq {seq}"
+               + (" (checked with the collector key)" if collector_key else ""))
+
+
+def _header_key(bundle: bytes) -> bytes:
+    """The key the bundle's header names (used only when no --agent-key pins one)."""
+    from agent.formats import parse_bundle, parse_header
+
+    return parse_header(parse_bundle(bundle).header).agent_key

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
+from agent.collector._checkpoints import Checkpointer
 from agent.errors import ErrorCode, StoreError, VerificationError
-from agent.formats import key_id, parse_header, verify_segment
+from agent.formats import inclusion_proof, key_id, leaf_hashes, parse_header, verify_segment
 from agent.store import SearchFilter, SQLiteStore
 
 log = logging.getLogger("sealtail.collector")
@@ -33,8 +35,10 @@ class IngestStatistics:
 class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
     """Accepts segments only from allow-listed keys, verifies, stores, then acknowledges."""
 
-    def __init__(self, store: SQLiteStore, authorized: frozenset[bytes]) -> None:
+    def __init__(self, store: SQLiteStore, authorized: frozenset[bytes],
+                 checkpoints: Checkpointer) -> None:
         self._store = store
+        self._checkpoints = checkpoints
         self.authorized = authorized
         self.stats = IngestStatistics()
 
@@ -70,6 +74,11 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
             return self._refuse(seq, exc.code, exc.message, peer)
         try:
             result = await self._store.append(verified)
+            if result.status != pb.ACK_REFUSED:
+                # Evidence the collector cannot later deny: a signed tree head covering the
+                # segment's leaf, and the path from the leaf to it.
+                cp = await self._checkpoints.covering(result.leaf_index + 1)
+                path = self._store.log.inclusion_proof(result.leaf_index, cp.size)
         except StoreError as exc:
             log.error("%s", exc)
             return pb.Ack(seq=seq, status=pb.ACK_REFUSED, code=ErrorCode.STORE_FAILED,
@@ -85,14 +94,23 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
             log.info("stored %s seq=%d entries=%d leaf=%d", header.agent_name, seq, header.count,
                      result.leaf_index)
         return pb.Ack(seq=seq, status=result.status,  # type: ignore[arg-type]
-                      leaf_index=result.leaf_index)
+                      leaf_index=result.leaf_index, checkpoint=cp.note, inclusion=path)
+
+    async def ChainHead(self, request: pb.ChainHeadRequest,
+                        context: Context) -> pb.ChainHeadResponse:
+        head = await asyncio.to_thread(self._store.chain_head, request.agent_key)
+        if head is None:
+            return pb.ChainHeadResponse(found=False)
+        return pb.ChainHeadResponse(found=True, next_seq=head[0], last_hash=head[1],
+                                    lines_total=head[2])
 
 
 class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
     """Read-only access to the store. Nothing here can change stored data."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore, checkpoints: Checkpointer) -> None:
         self._store = store
+        self._checkpoints = checkpoints
 
     async def Search(self, request: pb.SearchRequest,
                      context: Context) -> AsyncIterator[pb.SearchResponse]:
@@ -131,7 +149,9 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
             if not rows:
                 return
             for row in rows:
-                entries = await asyncio.to_thread(self._store.entries_of, row.segment_id)
+                entries: list[bytes] = []
+                if not request.headers_only:
+                    entries = await asyncio.to_thread(self._store.entries_of, row.segment_id)
                 yield pb.StoredSegment(
                     segment=pb.Segment(header=row.header, signature=row.signature,
                                        entries=entries),
@@ -145,27 +165,135 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
             pb.AgentInfo(name=r.name, key=r.key, segments=r.segments, entries=r.entries,
                          last_seq=max(r.last_seq, 0)) for r in rows])
 
-    async def ChainHead(self, request: pb.ChainHeadRequest,
-                        context: Context) -> pb.ChainHeadResponse:
-        head = await asyncio.to_thread(self._store.chain_head, request.agent_key)
-        if head is None:
-            return pb.ChainHeadResponse(found=False)
-        return pb.ChainHeadResponse(found=True, next_seq=head[0], last_hash=head[1],
-                                    lines_total=head[2])
+
+
+    async def GetCheckpoint(self, request: pb.CheckpointRequest,
+                            context: Context) -> pb.CheckpointResponse:
+        try:
+            row = await self._checkpoints.fresh()
+        except StoreError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return pb.CheckpointResponse(checkpoint=row.note, vkey=self._checkpoints.vkey)
+
+    async def InclusionProof(self, request: pb.InclusionRequest,
+                             context: Context) -> pb.InclusionResponse:
+        rows = await asyncio.to_thread(self._store.find_segments, request.agent,
+                                       request.agent_key, request.seq)
+        if not rows:
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"no segment seq={request.seq} of agent {request.agent!r}")
+        if len(rows) > 1:
+            keys = ", ".join(key_id(r.agent_key) for r in rows)
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                f"agent name {request.agent!r} is used by keys {keys}; "
+                                "give agent_key")
+        row = rows[0]
+        entries = await asyncio.to_thread(self._store.entries_of, row.segment_id)
+        if request.index >= len(entries):
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"segment seq={row.seq} has {len(entries)} lines, no line "
+                                f"{request.index}")
+        line_proof = await asyncio.to_thread(inclusion_proof, request.index, leaf_hashes(entries))
+        leaf_index = row.segment_id - 1
+        try:
+            cp = await self._checkpoints.covering(leaf_index + 1)
+        except StoreError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return pb.InclusionResponse(
+            entry=entries[request.index], index=request.index, header=row.header,
+            signature=row.signature, line_proof=line_proof, leaf_index=leaf_index,
+            log_proof=self._store.log.inclusion_proof(leaf_index, cp.size),
+            checkpoint=cp.note)
+
+    async def ConsistencyProof(self, request: pb.ConsistencyRequest,
+                               context: Context) -> pb.ConsistencyResponse:
+        response = pb.ConsistencyResponse(size2=request.size2)
+        if request.size2 == 0:
+            try:
+                cp = await self._checkpoints.fresh()
+            except StoreError as exc:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            response.size2, response.checkpoint = cp.size, cp.note
+        tree = self._store.log.size
+        if not 0 < request.size1 <= response.size2 <= tree:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"need 0 < size1 <= size2 <= {tree}, got size1="
+                                f"{request.size1} size2={response.size2}")
+        response.proof.extend(self._store.log.consistency_proof(request.size1, response.size2))
+        return response
+
+    async def Equivocations(self, request: pb.EquivocationsRequest,
+                            context: Context) -> AsyncIterator[pb.Equivocation]:
+        for r in await asyncio.to_thread(self._store.equivocations, request.agent):
+            yield pb.Equivocation(agent=r.agent, agent_key=r.agent_key, seq=r.seq,
+                                  stored_header=r.stored_header,
+                                  stored_signature=r.stored_signature, header=r.header,
+                                  signature=r.signature, received_ns=r.received_ns)
+
+
+if TYPE_CHECKING:
+    _Interceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:  # not subscriptable at run time
+    _Interceptor = grpc.aio.ServerInterceptor
+
+
+class QueryTokenInterceptor(_Interceptor):
+    """Every call to the Query service must carry ``authorization: Bearer <token>``.
+
+    Ingest is authenticated by the agents' signatures and health stays open for probes.
+    """
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]],
+                                details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or not details.method.startswith("/sealtail.v1.Query/"):
+            return handler
+        got = dict(details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(str(got).encode(), self._expected):
+            return handler
+        return _deny(handler)
+
+
+_DENIED = "this collector requires a bearer token for queries (--token-file)"
+
+
+def _deny(handler: Any) -> Any:
+    async def unary(request: Any, context: Context) -> Any:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+
+    async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        yield  # pragma: no cover - abort raised
+
+    kwargs = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(stream, **kwargs)
+    return grpc.unary_unary_rpc_method_handler(unary, **kwargs)
 
 
 async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[bytes], *,
-                       max_message_bytes: int) -> tuple[grpc.aio.Server, int, IngestService]:
-    """Create and start the collector's gRPC server; returns (server, bound port, ingest)."""
-    server = grpc.aio.server(options=[
+                       max_message_bytes: int, checkpoints: Checkpointer,
+                       query_token: str | None = None,
+                       ) -> tuple[grpc.aio.Server, int, IngestService]:
+    """Create and start the collector's gRPC server; returns (server, bound port, ingest).
+
+    With `query_token`, Query calls without ``authorization: Bearer <token>`` are refused
+    (UNAUTHENTICATED).
+    """
+    interceptors = [QueryTokenInterceptor(query_token)] if query_token else []
+    server = grpc.aio.server(interceptors=interceptors, options=[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_permit_without_calls", 1),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ])
-    ingest = IngestService(store, authorized)
+    ingest = IngestService(store, authorized, checkpoints)
     pb_grpc.add_IngestServicer_to_server(ingest, server)
-    pb_grpc.add_QueryServicer_to_server(QueryService(store), server)
+    pb_grpc.add_QueryServicer_to_server(QueryService(store, checkpoints), server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port(listen)

@@ -1,10 +1,19 @@
-"""Formats a verifier depends on: RFC 9162 Merkle hashing, entries, signed segment headers.
+"""Formats a verifier depends on: RFC 9162 Merkle hashing, entries, signed segment headers,
+C2SP signed notes and checkpoints.
 
 Pure and synchronous. "Where is a line hashed?" always has the same answer: here.
 """
 
+from agent.formats._bundle import (
+    BUNDLE_FORMAT,
+    ProofBundle,
+    VerifiedLine,
+    parse_bundle,
+    verify_bundle,
+)
 from agent.formats._merkle import (
     EMPTY_ROOT,
+    MerkleLog,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -15,6 +24,21 @@ from agent.formats._merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from agent.formats._note import (
+    Checkpoint,
+    Note,
+    NoteSignature,
+    NoteSigner,
+    NoteVerifier,
+    SignedCheckpoint,
+    note_key_id,
+    open_checkpoint,
+    open_note,
+    parse_checkpoint_text,
+    peek_checkpoint,
+    sign_checkpoint,
+    sign_note,
+)
 from agent.formats._segment import (
     FORMAT_VERSION,
     SEGMENT_SIGNING_PREFIX,
@@ -23,6 +47,7 @@ from agent.formats._segment import (
     ChainVerifier,
     VerifiedSegment,
     build_header,
+    check_entry,
     decode_entry,
     encode_entry,
     key_id,
@@ -30,18 +55,30 @@ from agent.formats._segment import (
     parse_header,
     segment_hash,
     sign_header,
+    verify_header,
     verify_segment,
 )
 
 __all__ = [
+    "BUNDLE_FORMAT",
     "EMPTY_ROOT",
     "FORMAT_VERSION",
     "SEGMENT_SIGNING_PREFIX",
     "ZERO_HASH",
     "ChainCoverage",
     "ChainVerifier",
+    "Checkpoint",
+    "MerkleLog",
+    "Note",
+    "NoteSignature",
+    "NoteSigner",
+    "NoteVerifier",
+    "ProofBundle",
+    "SignedCheckpoint",
+    "VerifiedLine",
     "VerifiedSegment",
     "build_header",
+    "check_entry",
     "consistency_proof",
     "decode_entry",
     "encode_entry",
@@ -52,11 +89,21 @@ __all__ = [
     "line_locator",
     "merkle_root",
     "node_hash",
+    "note_key_id",
+    "open_checkpoint",
+    "open_note",
+    "parse_bundle",
+    "parse_checkpoint_text",
     "parse_header",
+    "peek_checkpoint",
     "root_from_leaf_hashes",
     "segment_hash",
+    "sign_checkpoint",
     "sign_header",
+    "sign_note",
+    "verify_bundle",
     "verify_consistency",
+    "verify_header",
     "verify_inclusion",
     "verify_segment",
 ]

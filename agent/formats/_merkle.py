@@ -150,3 +150,101 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == root1 and sr == root2 and sn == 0
+
+
+class MerkleLog:
+    """An append-only RFC 9162 tree over leaf hashes: O(log n) appends, roots and proofs at any
+    earlier size.
+
+    Level h holds the hash of every *complete* subtree of 2^h leaves, aligned at a multiple of
+    2^h. Every left part in the RFC 9162 decomposition of [0, size) is such a subtree, so a
+    root or proof needs O(log n) of them. Each level is one bytearray (32 bytes per node): about
+    64 bytes per leaf in all. Levels only grow, so a reader asking about a size it has already
+    seen needs no lock while a single writer appends.
+    """
+
+    def __init__(self, hashes: Sequence[bytes] = ()) -> None:
+        self._levels: list[bytearray] = [bytearray()]
+        for h in hashes:
+            self.append(h)
+
+    @property
+    def size(self) -> int:
+        return len(self._levels[0]) // HASH_SIZE
+
+    def append(self, leaf: bytes) -> int:
+        """Add a leaf hash; returns its index."""
+        if len(leaf) != HASH_SIZE:
+            raise ValueError("a leaf hash is 32 bytes")
+        index = self.size
+        self._levels[0] += leaf
+        level, i = 0, index
+        while i & 1:  # this node completes a pair: hash it into the level above
+            nodes = self._levels[level]
+            parent = node_hash(bytes(nodes[(i - 1) * HASH_SIZE:i * HASH_SIZE]),
+                               bytes(nodes[i * HASH_SIZE:(i + 1) * HASH_SIZE]))
+            level, i = level + 1, i >> 1
+            if len(self._levels) == level:
+                self._levels.append(bytearray())
+            self._levels[level] += parent
+        return index
+
+    def leaf(self, index: int) -> bytes:
+        return bytes(self._levels[0][index * HASH_SIZE:(index + 1) * HASH_SIZE])
+
+    def _subtree(self, start: int, n: int) -> bytes:
+        """Hash of the RFC 9162 tree over leaves [start, start + n)."""
+        if n & (n - 1) == 0:  # complete and (in this decomposition) aligned
+            level = n.bit_length() - 1
+            i = start >> level
+            return bytes(self._levels[level][i * HASH_SIZE:(i + 1) * HASH_SIZE])
+        k = _split(n)
+        return node_hash(self._subtree(start, k), self._subtree(start + k, n - k))
+
+    def _check_size(self, size: int) -> None:
+        if not 0 <= size <= self.size:
+            raise ValueError(f"size {size} outside 0..{self.size}")
+
+    def root(self, size: int | None = None) -> bytes:
+        """Root of the tree of the first `size` leaves (default: all)."""
+        size = self.size if size is None else size
+        self._check_size(size)
+        return EMPTY_ROOT if size == 0 else self._subtree(0, size)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """Audit path of leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3.1)."""
+        self._check_size(size)
+        if not 0 <= index < size:
+            raise ValueError(f"index {index} outside tree of size {size}")
+        proof: list[bytes] = []
+        start, n, m = 0, size, index
+        while n > 1:
+            k = _split(n)
+            if m < k:
+                proof.append(self._subtree(start + k, n - k))
+                n = k
+            else:
+                proof.append(self._subtree(start, k))
+                start, n, m = start + k, n - k, m - k
+        proof.reverse()
+        return proof
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """Proof that the tree of `size1` leaves is a prefix of the tree of `size2` (§2.1.4.1)."""
+        self._check_size(size2)
+        if not 0 < size1 <= size2:
+            raise ValueError(f"size1 {size1} outside 1..{size2}")
+        proof: list[bytes] = []
+        start, n, m, complete = 0, size2, size1, True
+        while m != n:
+            k = _split(n)
+            if m <= k:
+                proof.append(self._subtree(start + k, n - k))
+                n = k
+            else:
+                proof.append(self._subtree(start, k))
+                start, n, m, complete = start + k, n - k, m - k, False
+        if not complete:
+            proof.append(self._subtree(start, n))
+        proof.reverse()
+        return proof

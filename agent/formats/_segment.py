@@ -155,6 +155,67 @@ def parse_header(header_bytes: bytes, *, agent: str | None = None) -> pb.Segment
                                 agent=agent) from exc
 
 
+def verify_header(header_bytes: bytes, signature: bytes, *,
+                  expected_key: bytes | None = None) -> pb.SegmentHeader:
+    """Check a segment header on its own: version, key, signature and field sizes.
+
+    Raises:
+        VerificationError naming the agent and seq.
+    """
+    header = parse_header(header_bytes)
+    agent = header.agent_name or "?"
+    seq = header.seq
+
+    def fail(msg: str, code: ErrorCode) -> VerificationError:
+        return VerificationError(msg, code=code, agent=agent, seq=seq)
+
+    if header.version != FORMAT_VERSION:
+        raise fail(f"unknown format version {header.version}", ErrorCode.BAD_VERSION)
+    if len(header.agent_key) != 32:
+        raise fail("agent key is not 32 bytes", ErrorCode.PARSE_ERROR)
+    if expected_key is not None and header.agent_key != expected_key:
+        raise fail(f"signed by key {key_id(header.agent_key)}, expected {key_id(expected_key)}",
+                   ErrorCode.KEY_MISMATCH)
+    if not signature:  # a downgrade to "unsigned" is a failure, never a pass with a note
+        raise fail("segment is unsigned", ErrorCode.BAD_SIGNATURE)
+    if len(signature) != 64:
+        raise fail(f"signature is {len(signature)} bytes, expected 64", ErrorCode.BAD_SIGNATURE)
+    try:
+        nacl.signing.VerifyKey(header.agent_key).verify(SEGMENT_SIGNING_PREFIX + header_bytes,
+                                                        signature)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError) as exc:
+        raise fail("signature does not verify over the header", ErrorCode.BAD_SIGNATURE) from exc
+    if len(header.prev_hash) != 32 or len(header.root) != 32:
+        raise fail("prev_hash/root must be 32 bytes", ErrorCode.PARSE_ERROR)
+    if seq == 0 and header.prev_hash != ZERO_HASH:
+        raise fail("segment 0 must have an all-zero prev_hash", ErrorCode.CHAIN_BROKEN)
+    if header.count > MAX_ENTRIES_PER_SEGMENT:
+        raise fail(f"header claims {header.count} entries (limit {MAX_ENTRIES_PER_SEGMENT})",
+                   ErrorCode.COUNT_MISMATCH)
+    if header.t_first_ns > header.t_last_ns:
+        raise fail("signed t_first is after t_last", ErrorCode.TIME_OUT_OF_RANGE)
+    return header
+
+
+def check_entry(header: pb.SegmentHeader, index: int, data: bytes) -> pb.Entry:
+    """Parse entry `index` of a verified header's segment and check it against the header."""
+    def fail(msg: str, code: ErrorCode) -> VerificationError:
+        return VerificationError(msg, code=code, agent=header.agent_name or "?", seq=header.seq,
+                                 line=index)
+
+    try:
+        entry = pb.Entry.FromString(data)
+    except DecodeError as exc:
+        raise fail(f"entry does not parse: {exc}", ErrorCode.PARSE_ERROR) from exc
+    if entry.source >= len(header.sources):
+        raise fail(f"entry names source {entry.source}, header has {len(header.sources)}",
+                   ErrorCode.BAD_SOURCE)
+    if not header.t_first_ns <= entry.time_ns <= header.t_last_ns:
+        raise fail("entry time outside the segment's signed [t_first, t_last]",
+                   ErrorCode.TIME_OUT_OF_RANGE)
+    return entry
+
+
 def verify_segment(
     header_bytes: bytes,
     signature: bytes,
@@ -173,34 +234,12 @@ def verify_segment(
     Raises:
         VerificationError naming the agent, seq and (where known) line index.
     """
-    header = parse_header(header_bytes)
+    header = verify_header(header_bytes, signature, expected_key=expected_key)
     agent = header.agent_name or "?"
     seq = header.seq
 
     def fail(msg: str, code: ErrorCode, line: int | None = None) -> VerificationError:
         return VerificationError(msg, code=code, agent=agent, seq=seq, line=line)
-
-    if header.version != FORMAT_VERSION:
-        raise fail(f"unknown format version {header.version}", ErrorCode.BAD_VERSION)
-    if len(header.agent_key) != 32:
-        raise fail("agent key is not 32 bytes", ErrorCode.PARSE_ERROR)
-    if expected_key is not None and header.agent_key != expected_key:
-        raise fail(f"signed by key {key_id(header.agent_key)}, expected {key_id(expected_key)}",
-                   ErrorCode.KEY_MISMATCH)
-    if len(signature) != 64:
-        raise fail(f"signature is {len(signature)} bytes, expected 64", ErrorCode.BAD_SIGNATURE)
-    try:
-        nacl.signing.VerifyKey(header.agent_key).verify(SEGMENT_SIGNING_PREFIX + header_bytes,
-                                                        signature)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError) as exc:
-        raise fail("signature does not verify over the header", ErrorCode.BAD_SIGNATURE) from exc
-    if len(header.prev_hash) != 32 or len(header.root) != 32:
-        raise fail("prev_hash/root must be 32 bytes", ErrorCode.PARSE_ERROR)
-    if seq == 0 and header.prev_hash != ZERO_HASH:
-        raise fail("segment 0 must have an all-zero prev_hash", ErrorCode.CHAIN_BROKEN)
-    if header.count > MAX_ENTRIES_PER_SEGMENT:
-        raise fail(f"header claims {header.count} entries (limit {MAX_ENTRIES_PER_SEGMENT})",
-                   ErrorCode.COUNT_MISMATCH)
 
     hashes = leaf_hashes(entries)
     if len(entries) != header.count or root_from_leaf_hashes(hashes) != header.root:
@@ -215,18 +254,8 @@ def verify_segment(
         raise fail("entries do not hash to the signed root (altered line not locatable)",
                    ErrorCode.ROOT_MISMATCH)
 
-    n_sources = len(header.sources)
     for i, data in enumerate(entries):
-        try:
-            entry = pb.Entry.FromString(data)
-        except DecodeError as exc:
-            raise fail(f"entry does not parse: {exc}", ErrorCode.PARSE_ERROR, i) from exc
-        if entry.source >= n_sources:
-            raise fail(f"entry names source {entry.source}, header has {n_sources}",
-                       ErrorCode.BAD_SOURCE, i)
-        if not header.t_first_ns <= entry.time_ns <= header.t_last_ns:
-            raise fail("entry time outside the segment's signed [t_first, t_last]",
-                       ErrorCode.TIME_OUT_OF_RANGE, i)
+        check_entry(header, i, data)
     return VerifiedSegment(
         header=header,
         header_bytes=header_bytes,
@@ -290,6 +319,10 @@ class ChainVerifier:
         else:
             if h.agent_key != cov.agent_key:
                 raise fail("segment signed by a different agent key", ErrorCode.KEY_MISMATCH)
+            if h.agent_name != cov.agent:
+                # One key, two names (a shared key): a segment moved between hosts.
+                raise fail(f"signed agent name {h.agent_name!r} in the chain of {cov.agent!r}",
+                           ErrorCode.ORIGIN_MISMATCH)
             expected = cov.last_seq + 1
             if h.seq < expected:
                 raise fail(f"seq {h.seq} follows seq {cov.last_seq}", ErrorCode.SEQ_REGRESSION)

@@ -13,7 +13,16 @@ import grpc
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
 from agent.config import ShipConfig
-from agent.errors import CollectorRejected, CollectorUnavailable
+from agent.errors import CollectorRejected, CollectorUnavailable, ErrorCode, VerificationError
+from agent.formats import (
+    Checkpoint,
+    NoteVerifier,
+    leaf_hash,
+    open_checkpoint,
+    peek_checkpoint,
+    segment_hash,
+    verify_inclusion,
+)
 from agent.records import ChainHead
 from agent.spool import Spool
 
@@ -45,12 +54,28 @@ class Shipper:
 
     Refusals are logged loudly; the connection is then retried with the largest backoff, so a
     refused agent never hammers the collector.
+
+    Each ack carries a signed checkpoint of the collector-wide log covering the segment, and
+    the segment's inclusion proof in it. With `collector_key`, an ack whose checkpoint does not
+    verify, or does not include the segment, is treated as a refusal (the segment stays in the
+    spool). The largest checkpoint received is kept as the agent's anchor.
     """
 
-    def __init__(self, config: ShipConfig, address: str, spool: Spool) -> None:
+    def __init__(self, config: ShipConfig, address: str, spool: Spool, *,
+                 collector_key: NoteVerifier | None = None) -> None:
         self._config = config
         self._address = address
         self._spool = spool
+        self._collector_key = collector_key
+        self._hashes: dict[int, bytes] = {}  # seq -> segment hash, for segments in flight
+        self._anchor_size = -1
+        if spool.anchor is not None:
+            try:
+                self._anchor_size = peek_checkpoint(spool.anchor).size
+            except VerificationError as exc:
+                log.error("%s: unreadable anchor, it will be replaced: %s", spool.anchor_file,
+                          exc)
+        self._warned_unverified = False
         self._sent = self._acked = self._refusals = self._reconnects = 0
         self._connected = False
         self._last_error = ""
@@ -115,10 +140,12 @@ class Shipper:
                     window.release()
                     continue
                 payload = await self._spool.read(seq)
+                segment = pb.Segment.FromString(payload)
+                self._hashes[seq] = segment_hash(segment.header)
                 in_flight.append(seq)
                 self._sent += 1
                 self._connected = True
-                yield pb.Segment.FromString(payload)
+                yield segment
                 next_seq = seq + 1
 
     async def _handle_ack(self, ack: pb.Ack, window: asyncio.Semaphore,
@@ -128,7 +155,9 @@ class Shipper:
             window.release()
         if ack.status == pb.ACK_REFUSED:
             raise CollectorRejected(f"segment seq={ack.seq}: {ack.message} ({ack.code})")
-        await self._spool.ack(ack.seq)
+        anchor = self._check_checkpoint(ack)
+        await self._spool.ack(ack.seq, anchor=anchor)
+        self._hashes.pop(ack.seq, None)
         self._acked += 1
         if ack.status == pb.ACK_DUPLICATE:
             log.info("segment seq=%d was already stored (leaf %d)", ack.seq, ack.leaf_index)
@@ -136,6 +165,37 @@ class Shipper:
             log.info("acknowledged segment seq=%d (leaf %d)", ack.seq, ack.leaf_index)
         if not self._spool.pending_seqs():
             self._drained.set()
+
+    def _check_checkpoint(self, ack: pb.Ack) -> bytes | None:
+        """The ack's checkpoint if it should become the new anchor; raises if it is bad."""
+        if not ack.checkpoint:
+            raise CollectorRejected(f"segment seq={ack.seq}: the ack carries no checkpoint",
+                                    code=ErrorCode.MALFORMED_CHECKPOINT)
+        cp: Checkpoint
+        try:
+            if self._collector_key is None:
+                if not self._warned_unverified:
+                    log.warning("no collector key configured (agent.collector_key): keeping "
+                                "checkpoints from %s without verifying their signature",
+                                self._address)
+                    self._warned_unverified = True
+                cp = peek_checkpoint(ack.checkpoint)
+            else:
+                cp = open_checkpoint(ack.checkpoint, [self._collector_key],
+                                     origin=self._collector_key.name).checkpoint
+        except VerificationError as exc:
+            raise CollectorRejected(f"segment seq={ack.seq}: the ack's checkpoint: {exc}",
+                                    code=exc.code) from exc
+        seg_hash = self._hashes.get(ack.seq)
+        if seg_hash is not None and not verify_inclusion(
+                ack.leaf_index, cp.size, leaf_hash(seg_hash), list(ack.inclusion), cp.root):
+            raise CollectorRejected(f"segment seq={ack.seq}: not included at leaf "
+                                    f"{ack.leaf_index} of the acknowledged checkpoint",
+                                    code=ErrorCode.BAD_PROOF)
+        if cp.size > self._anchor_size:
+            self._anchor_size = cp.size
+            return ack.checkpoint
+        return None
 
 
 async def fetch_chain_head(address: str, agent_key: bytes, *,
@@ -151,7 +211,7 @@ async def fetch_chain_head(address: str, agent_key: bytes, *,
     while True:
         try:
             async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
-                reply = await pb_grpc.QueryStub(channel).ChainHead(
+                reply = await pb_grpc.IngestStub(channel).ChainHead(
                     pb.ChainHeadRequest(agent_key=agent_key), timeout=10)
             if not reply.found:
                 return None

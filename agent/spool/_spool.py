@@ -4,6 +4,7 @@ Layout of the state directory::
 
     spool/00000000000000000042.seg   one sealed segment (framed, see _frame)
     head.json                        chain head and cursors through the last acknowledged seq
+    anchor.checkpoint                the largest signed collector checkpoint received in an ack
     quarantine/                      files found corrupt at start-up, kept for inspection
 
 Durability: a segment is written to a temp file, fsynced, renamed into place and the
@@ -35,6 +36,7 @@ from agent.records import ChainHead, Cursor, FileIdentity, SealedSegment
 log = logging.getLogger("sealtail.spool")
 
 MAGIC = b"STSEG01\n"
+ANCHOR_FILE = "anchor.checkpoint"
 _FRAME = struct.Struct(">II")  # payload length, CRC-32 of payload
 InodeKey = tuple[int, int]
 
@@ -130,6 +132,8 @@ class Spool:
         self._seg_dir = directory / "spool"
         self._quarantine = directory / "quarantine"
         self._head_file = directory / "head.json"
+        self.anchor_file = directory / ANCHOR_FILE
+        self.anchor: bytes | None = None
         self._agent_key = agent_key
         self._pending: dict[int, _Pending] = {}
         self._acked_head = ChainHead.genesis()
@@ -157,6 +161,8 @@ class Spool:
 
     def _recover(self) -> None:
         self.fresh = not self._head_file.exists() and not any(self._seg_dir.glob("*.seg"))
+        if self.anchor_file.exists():
+            self.anchor = self.anchor_file.read_bytes()
         if self._head_file.exists():
             try:
                 self._load_head_file()
@@ -275,8 +281,12 @@ class Spool:
         raw = await asyncio.to_thread(pending.path.read_bytes)
         return unframe(raw, where=str(pending.path))
 
-    async def ack(self, seq: int) -> None:
-        """The collector holds every segment through `seq`: record that, then delete them."""
+    async def ack(self, seq: int, anchor: bytes | None = None) -> None:
+        """The collector holds every segment through `seq`: record that, then delete them.
+
+        `anchor`, when given, replaces anchor.checkpoint (written first: evidence before
+        deletion).
+        """
         done = [s for s in sorted(self._pending) if s <= seq]
         if not done:
             return
@@ -293,6 +303,8 @@ class Spool:
         paths = [self._pending.pop(s).path for s in done]
 
         def commit() -> None:
+            if anchor is not None:
+                atomic_write(self.anchor_file, anchor)
             atomic_write(self._head_file, body)  # head first: then deleting is always safe
             for p in paths:
                 p.unlink(missing_ok=True)
@@ -302,6 +314,8 @@ class Spool:
             await asyncio.to_thread(commit)
         except OSError as exc:
             raise SpoolError(f"{self._dir}: cannot record acknowledgement: {exc.strerror}") from exc
+        if anchor is not None:
+            self.anchor = anchor
 
     def statistics(self) -> SpoolStatistics:
         return SpoolStatistics(

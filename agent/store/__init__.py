@@ -3,10 +3,13 @@
 from agent.store._sqlite import (
     AgentRow,
     AppendResult,
+    CheckpointRow,
     EntryRow,
+    EquivocationRow,
     SearchFilter,
     SegmentRow,
     SQLiteStore,
 )
 
-__all__ = ["AgentRow", "AppendResult", "EntryRow", "SQLiteStore", "SearchFilter", "SegmentRow"]
+__all__ = ["AgentRow", "AppendResult", "CheckpointRow", "EntryRow", "EquivocationRow",
+           "SQLiteStore", "SearchFilter", "SegmentRow"]

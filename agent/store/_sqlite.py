@@ -19,10 +19,10 @@ from pathlib import Path
 
 from agent._pb import sealtail_pb2 as pb
 from agent.errors import ErrorCode, StoreError
-from agent.formats import VerifiedSegment, line_locator
+from agent.formats import MerkleLog, VerifiedSegment, leaf_hash, line_locator, segment_hash
 
 SCHEMA_VERSION = 1
-LOG_TABLES = ("agents", "segments", "entries", "equivocations")
+LOG_TABLES = ("agents", "segments", "entries", "equivocations", "checkpoints")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,6 +70,15 @@ CREATE TABLE IF NOT EXISTS equivocations(
     header BLOB NOT NULL,
     signature BLOB NOT NULL,
     received_ns INTEGER NOT NULL
+);
+-- Every checkpoint the collector signed, in signing order: evidence it cannot later deny.
+-- note = the exact signed C2SP note bytes; size/root repeat its body for lookups.
+CREATE TABLE IF NOT EXISTS checkpoints(
+    id INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    note BLOB NOT NULL,
+    signed_ns INTEGER NOT NULL
 );
 """
 
@@ -129,6 +138,27 @@ class SegmentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class EquivocationRow:
+    agent: str
+    agent_key: bytes
+    seq: int
+    stored_header: bytes
+    stored_signature: bytes
+    header: bytes
+    signature: bytes
+    received_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    id: int
+    size: int
+    root: bytes
+    note: bytes
+    signed_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class AgentRow:
     id: int
     name: str
@@ -146,7 +176,11 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
 
 
 class SQLiteStore:
-    """Append-only store in `<data_dir>/sealtail.db` (WAL)."""
+    """Append-only store in `<data_dir>/sealtail.db` (WAL).
+
+    A writable store also keeps the collector-wide Merkle tree in memory (`log`): leaf i is
+    the hash of the segment with id i + 1, rebuilt at open by re-hashing every stored header.
+    """
 
     FILE_NAME = "sealtail.db"
 
@@ -170,9 +204,19 @@ class SQLiteStore:
                         (str(SCHEMA_VERSION),))
                 finally:
                     os.umask(old)
+            self.log = MerkleLog() if readonly else self._load_log()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+
+    def _load_log(self) -> MerkleLog:
+        log = MerkleLog()
+        for sid, header in self._writer_conn.execute("SELECT id, header FROM segments ORDER BY id"):
+            if sid != log.size + 1:
+                raise StoreError(f"{self.path}: segment ids jump from {log.size} to {sid}; the "
+                                 "collector-wide log has a hole (run `sealtail verify --data`)")
+            log.append(leaf_hash(segment_hash(header)))
+        return log
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -206,14 +250,30 @@ class SQLiteStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            if result.status == pb.ACK_STORED:
+                # Only after COMMIT: the in-memory tree never holds a leaf the file lacks.
+                index = self.log.append(leaf_hash(seg.segment_hash))
+                assert index == result.leaf_index, (index, result.leaf_index)
             return result
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot store segment seq={h.seq}: {exc}") from exc
 
     def _append_in_txn(self, conn: sqlite3.Connection, seg: VerifiedSegment,
                        h: pb.SegmentHeader, now: int) -> AppendResult:
-        row = conn.execute("SELECT id FROM agents WHERE key = ?", (h.agent_key,)).fetchone()
+        row = conn.execute("SELECT id, name FROM agents WHERE key = ?",
+                           (h.agent_key,)).fetchone()
+        if row is not None and row[1] != h.agent_name:
+            # One key, one name: a key writing as another host (or a shared key) is refused.
+            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.ORIGIN_MISMATCH,
+                                message=f"this key writes as agent {row[1]!r}, not "
+                                        f"{h.agent_name!r}")
         if row is None:
+            other = conn.execute("SELECT 1 FROM agents WHERE name = ? AND key != ?",
+                                 (h.agent_name, h.agent_key)).fetchone()
+            if other is not None:
+                return AppendResult(pb.ACK_REFUSED, code=ErrorCode.NAME_TAKEN,
+                                    message=f"agent name {h.agent_name!r} belongs to another "
+                                            "key; a key may not write as another agent")
             if h.seq != 0:
                 return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
                                     message=f"first segment from this agent has seq {h.seq}; "
@@ -262,7 +322,55 @@ class SQLiteStore:
         assert segment_id is not None
         return AppendResult(pb.ACK_STORED, leaf_index=segment_id - 1)
 
+    async def add_checkpoint(self, size: int, root: bytes, note: bytes) -> CheckpointRow:
+        """Record a signed checkpoint durably (on the writer thread)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, self._add_checkpoint_sync, size, root,
+                                          note)
+
+    def _add_checkpoint_sync(self, size: int, root: bytes, note: bytes) -> CheckpointRow:
+        now = time.time_ns()
+        try:
+            cur = self._writer_conn.execute(
+                "INSERT INTO checkpoints(size, root, note, signed_ns) VALUES (?,?,?,?)",
+                (size, root, note, now))
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot store checkpoint: {exc}") from exc
+        assert cur.lastrowid is not None
+        return CheckpointRow(cur.lastrowid, size, root, note, now)
+
+    def get_meta(self, key: str) -> str | None:
+        with self.reader() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta_once(self, key: str, value: str) -> str:
+        """Set `key` unless it is already set; returns the stored value."""
+        self._writer_conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, value))
+        stored = self.get_meta(key)
+        assert stored is not None
+        return stored
+
     # -- reading ----------------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> CheckpointRow | None:
+        with self.reader() as conn:
+            row = conn.execute("SELECT id, size, root, note, signed_ns FROM checkpoints"
+                               " ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else CheckpointRow(*row)
+
+    def checkpoints(self) -> list[CheckpointRow]:
+        """Every stored checkpoint in signing order."""
+        with self.reader() as conn:
+            return [CheckpointRow(*r) for r in conn.execute(
+                "SELECT id, size, root, note, signed_ns FROM checkpoints ORDER BY id")]
+
+    def checkpoint_at_least(self, size: int) -> CheckpointRow | None:
+        """The first stored checkpoint whose tree has at least `size` leaves."""
+        with self.reader() as conn:
+            row = conn.execute("SELECT id, size, root, note, signed_ns FROM checkpoints"
+                               " WHERE size >= ? ORDER BY id LIMIT 1", (size,)).fetchone()
+        return None if row is None else CheckpointRow(*row)
 
     def search_page(self, flt: SearchFilter, after: tuple[int, int],
                     page_size: int) -> list[EntryRow]:
@@ -336,6 +444,28 @@ class SQLiteStore:
             return None
         header = pb.SegmentHeader.FromString(row[2])
         return row[0] + 1, row[1], header.lines_before + header.count
+
+    def find_segments(self, agent: str, agent_key: bytes, seq: int) -> list[SegmentRow]:
+        """The stored segment(s) `seq` of agent name `agent` (one per key using that name)."""
+        where, args = ["a.name = ?", "s.seq = ?"], [agent, seq]
+        if agent_key:
+            where.append("a.key = ?")
+            args.append(agent_key)
+        sql = ("SELECT s.id, a.id, a.name, a.key, s.seq, s.hash, s.header, s.signature, s.count,"
+               " s.t_first_ns, s.t_last_ns FROM segments s JOIN agents a ON a.id = s.agent_id"
+               f" WHERE {' AND '.join(where)} ORDER BY s.id")
+        with self.reader() as conn:
+            return [SegmentRow(*r) for r in conn.execute(sql, args)]
+
+    def equivocations(self, agent: str = "") -> list[EquivocationRow]:
+        """Every refused conflicting segment, with the stored version beside it."""
+        sql = ("SELECT a.name, a.key, q.seq, coalesce(s.header, x''), coalesce(s.signature, x''),"
+               " q.header, q.signature, q.received_ns FROM equivocations q"
+               " JOIN agents a ON a.id = q.agent_id"
+               " LEFT JOIN segments s ON s.agent_id = q.agent_id AND s.seq = q.seq"
+               + (" WHERE a.name = ?" if agent else "") + " ORDER BY q.id")
+        with self.reader() as conn:
+            return [EquivocationRow(*r) for r in conn.execute(sql, (agent,) if agent else ())]
 
     def equivocation_count(self) -> int:
         with self.reader() as conn:

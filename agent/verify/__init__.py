@@ -1,5 +1,18 @@
-"""verify: check whole logs — a collector's store, an agent's spool, or a live collector."""
+"""verify: whole-log verification of a store, a spool or a live collector; proof bundles."""
 
-from agent.verify._verify import VerifyReport, verify_remote, verify_spool, verify_store
+from agent.verify._verify import (
+    LogCoverage,
+    VerifyReport,
+    auth_metadata,
+    channel,
+    fetch_bundle,
+    load_anchors,
+    verify_bundle_file,
+    verify_remote,
+    verify_spool,
+    verify_store,
+)
 
-__all__ = ["VerifyReport", "verify_remote", "verify_spool", "verify_store"]
+__all__ = ["LogCoverage", "VerifyReport", "auth_metadata", "channel", "fetch_bundle",
+           "load_anchors", "verify_bundle_file", "verify_remote", "verify_spool",
+           "verify_store"]

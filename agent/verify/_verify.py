@@ -1,11 +1,19 @@
-"""Whole-log verification: a collector's store, an agent's spool, or a running collector.
+"""Whole-log verification: a collector's store, an agent's spool, a running collector, or one
+offline proof bundle.
 
-Every leaf hash is recomputed from stored bytes; stored hashes are never trusted.
+Every leaf hash is recomputed from stored bytes; stored hashes are never trusted. The
+collector-wide tree is rebuilt from the segment headers and compared with the collector's
+signed checkpoints and with any anchors (checkpoints held outside the collector): an anchor
+larger than the tree is a rollback; one the tree does not extend is a rewritten or forked
+history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +21,40 @@ import grpc
 
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
-from agent.errors import ErrorCode, SealtailError, StoreError, VerificationError
-from agent.formats import ChainCoverage, ChainVerifier, key_id, verify_segment
+from agent.errors import ErrorCode, KeyFileError, SealtailError, StoreError, VerificationError
+from agent.formats import (
+    ChainCoverage,
+    ChainVerifier,
+    MerkleLog,
+    NoteVerifier,
+    SignedCheckpoint,
+    VerifiedLine,
+    key_id,
+    leaf_hash,
+    open_checkpoint,
+    parse_header,
+    segment_hash,
+    verify_bundle,
+    verify_consistency,
+    verify_segment,
+)
 from agent.spool import read_spool_segments
 from agent.store import SQLiteStore
+
+ANCHOR_FILE = "anchor.checkpoint"
+GRPC_OPTIONS = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
+
+
+@dataclass
+class LogCoverage:
+    """What was checked of the collector-wide log."""
+
+    size: int                      # leaves rebuilt from the segments
+    checkpoint: SignedCheckpoint | None = None
+    key: NoteVerifier | None = None
+    key_pinned: bool = False       # False: the key came from the collector or the store itself
+    checkpoints_checked: int = 0
+    anchors: list[SignedCheckpoint] = field(default_factory=list)
 
 
 @dataclass
@@ -25,6 +63,8 @@ class VerifyReport:
 
     chains: list[ChainCoverage] = field(default_factory=list)
     unsealed_lines: int = 0
+    unsealed: list[str] = field(default_factory=list)
+    log: LogCoverage | None = None
 
     @property
     def segments(self) -> int:
@@ -37,37 +77,188 @@ class VerifyReport:
     def summary(self) -> str:
         parts = [f"OK: {len(self.chains)} agents, {self.segments} segments, {self.lines} lines"]
         for c in self.chains:
-            parts.append(f"{c.agent} [{key_id(c.agent_key)}] seq {c.first_seq}..{c.last_seq}")
-        text = "; ".join(parts)
-        if self.chains:
-            text += ("; no anchor given: a history cut short at its end cannot be ruled out "
-                     "(compare last seq with the agent's)")
-        return text
+            last = dt.datetime.fromtimestamp(c.last_time_ns / 1e9, dt.UTC).isoformat(
+                timespec="seconds") if c.last_time_ns else "-"
+            parts.append(f"{c.agent} [{key_id(c.agent_key)}] seq {c.first_seq}..{c.last_seq} "
+                         f"(last line {last}, head {c.last_hash.hex()[:16]})")
+        if self.unsealed:
+            parts.append("NOT verified: " + ", ".join(self.unsealed))
+        log = self.log
+        if log is not None:
+            if log.checkpoint is not None:
+                cp = log.checkpoint
+                parts.append(f"log {cp.origin}: checkpoint size {cp.size} root "
+                             f"{cp.root.hex()[:16]} matches the segments")
+            if log.checkpoints_checked:
+                parts.append(f"{log.checkpoints_checked} stored checkpoints consistent")
+            if log.key is not None and not log.key_pinned:
+                parts.append(f"collector key {log.key.vkey} NOT pinned (taken from the "
+                             "collector or store being verified; pass --collector-key)")
+            if log.anchors:
+                sizes = ", ".join(str(a.size) for a in log.anchors)
+                parts.append(f"anchored: consistent with checkpoint(s) of size {sizes}")
+        if self.chains and (log is None or not log.anchors):
+            parts.append("no anchor given: a history cut short at its end, or rewritten and "
+                         "re-signed, cannot be ruled out (compare last seq and head with the "
+                         "agent's, or pass --anchor)")
+        return "; ".join(parts)
 
 
-def _verify_chains(segments: Iterable[tuple[bytes, bytes, list[bytes], list[bytes] | None]], *,
-                   require_genesis: bool, expected_key: bytes | None = None) -> VerifyReport:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    header: bytes
+    signature: bytes
+    entries: list[bytes]
+    locators: list[bytes] | None = None
+    stored_key: bytes | None = None   # the agent the store files this segment under
+    stored_agent: str | None = None
+
+
+def _verify_chains(segments: Iterable[_Stored], *, require_genesis: bool,
+                   expected_key: bytes | None = None) -> VerifyReport:
     chains: dict[bytes, ChainVerifier] = {}
-    for header, signature, entries, hints in segments:
-        seg = verify_segment(header, signature, entries, expected_key=expected_key,
-                             locators=hints)
+    for s in segments:
+        seg = verify_segment(s.header, s.signature, s.entries, expected_key=expected_key,
+                             locators=s.locators)
+        if s.stored_key is not None and seg.agent_key != s.stored_key:
+            raise VerificationError(
+                f"stored as agent {s.stored_agent!r} [{key_id(s.stored_key)}] but signed by "
+                f"{seg.agent_name!r} [{key_id(seg.agent_key)}]", code=ErrorCode.KEY_MISMATCH,
+                agent=s.stored_agent, seq=seg.seq)
         chain = chains.setdefault(seg.agent_key, ChainVerifier(require_genesis=require_genesis))
         chain.feed(seg)
     return VerifyReport(chains=[c.coverage for c in chains.values() if c.coverage is not None])
 
 
-def verify_store(data_dir: Path) -> VerifyReport:
-    """Verify every agent chain in a collector's data directory (opened read-only)."""
+# ---------------------------------------------------------------- anchors and checkpoints
+
+def load_anchors(paths: Sequence[Path]) -> list[bytes]:
+    """Checkpoint notes from files, or from agent state directories (STATE/anchor.checkpoint)."""
+    notes = []
+    for path in paths:
+        file = path / ANCHOR_FILE if path.is_dir() else path
+        try:
+            notes.append(file.read_bytes())
+        except OSError as exc:
+            raise KeyFileError(f"{file}: cannot read anchor: {exc.strerror}") from exc
+    return notes
+
+
+def _open_anchor(note: bytes, key: NoteVerifier) -> SignedCheckpoint:
+    try:
+        return open_checkpoint(note, [key])
+    except VerificationError as exc:
+        raise VerificationError(f"anchor: {exc.message}", code=exc.code) from exc
+
+
+def check_against_log(tree: MerkleLog, cp: SignedCheckpoint, *, what: str) -> None:
+    """A signed checkpoint must describe a prefix of the rebuilt tree."""
+    if cp.size > tree.size:
+        raise VerificationError(
+            f"rollback: have {tree.size} segments < {cp.size} in {what} "
+            f"(root {cp.root.hex()[:16]}); the log was cut short", code=ErrorCode.ROLLBACK)
+    if tree.root(cp.size) != cp.root:
+        raise VerificationError(
+            f"{what} (size {cp.size}, root {cp.root.hex()[:16]}) is not a prefix of the log as "
+            f"it stands (root at that size {tree.root(cp.size).hex()[:16]}): history was "
+            "rewritten or forked", code=ErrorCode.INCONSISTENT_HISTORY)
+
+
+def _check_anchors(tree: MerkleLog, head: SignedCheckpoint | None, anchors: Sequence[bytes],
+                   key: NoteVerifier, *,
+                   consistency: Consistency | None = None) -> list[SignedCheckpoint]:
+    opened = []
+    for note in anchors:
+        anchor = _open_anchor(note, key)
+        if head is not None and anchor.size > head.size:
+            raise VerificationError(
+                f"rollback: have {head.size} segments < anchored {anchor.size}; the collector's "
+                "log is shorter than a checkpoint it signed earlier", code=ErrorCode.ROLLBACK)
+        if consistency is not None and head is not None and 0 < anchor.size < head.size:
+            proof = consistency(anchor.size, head.size)
+            if not verify_consistency(anchor.size, head.size, proof, anchor.root, head.root):
+                raise VerificationError(
+                    f"no consistency proof from the anchored checkpoint (size {anchor.size}) "
+                    f"to the current one (size {head.size}): history was rewritten or forked",
+                    code=ErrorCode.INCONSISTENT_HISTORY)
+        check_against_log(tree, anchor, what="the anchored checkpoint")
+        opened.append(anchor)
+    return opened
+
+
+class Consistency:
+    """Fetches consistency proofs from a collector."""
+
+    def __init__(self, stub: pb_grpc.QueryStub, timeout: float, metadata: Metadata) -> None:
+        self._stub = stub
+        self._timeout = timeout
+        self._metadata = metadata
+
+    def __call__(self, size1: int, size2: int) -> list[bytes]:
+        reply = self._stub.ConsistencyProof(pb.ConsistencyRequest(size1=size1, size2=size2),
+                                            timeout=self._timeout, metadata=self._metadata)
+        return list(reply.proof)
+
+
+# ---------------------------------------------------------------- a collector's store
+
+def verify_store(data_dir: Path, *, collector_key: NoteVerifier | None = None,
+                 anchors: Sequence[bytes] = ()) -> VerifyReport:
+    """Verify every agent chain and the collector-wide log in a data directory (read-only).
+
+    Stored checkpoints must verify and describe prefixes of the log rebuilt from the stored
+    headers; so must each anchor.
+    """
     store = SQLiteStore(data_dir, readonly=True)
     try:
-        return _verify_chains(_store_segments(store), require_genesis=True)
+        report = _verify_chains(_store_segments(store), require_genesis=True)
+        tree = MerkleLog()
+        for header in _store_headers(store):
+            tree.append(leaf_hash(segment_hash(header)))
+        pinned = collector_key is not None
+        key = collector_key
+        vkey_file = data_dir / "collector.vkey"
+        if key is None and vkey_file.exists():
+            from agent.keys import load_note_verifier
+
+            key = load_note_verifier(vkey_file)
+        log = LogCoverage(size=tree.size, key=key, key_pinned=pinned)
+        report.log = log
+        rows = store.checkpoints()
+        if rows and key is None:
+            raise KeyFileError(f"{data_dir}: the store holds checkpoints but there is no "
+                               "collector key to check them (pass --collector-key)")
+        for row in rows:
+            assert key is not None
+            cp = open_checkpoint(row.note, [key])
+            if (cp.size, cp.root) != (row.size, row.root):
+                raise VerificationError(f"stored checkpoint id={row.id}: columns disagree with "
+                                        "its signed note", code=ErrorCode.INDEX_MISMATCH)
+            check_against_log(tree, cp, what=f"the store's own checkpoint id={row.id}")
+            log.checkpoint = cp
+            log.checkpoints_checked += 1
+        if anchors:
+            if key is None:
+                raise KeyFileError("an anchor needs the collector key (pass --collector-key)")
+            log.anchors = _check_anchors(tree, None, anchors, key)
+        return report
+    except sqlite3.Error as exc:
+        raise StoreError(f"{store.path}: cannot read store: {exc}") from exc
     finally:
         store.close()
 
 
-def _store_segments(store: SQLiteStore) -> Iterator[tuple[bytes, bytes, list[bytes], list[bytes]]]:
-    import sqlite3
+def _store_headers(store: SQLiteStore) -> Iterator[bytes]:
+    after = 0
+    while True:
+        rows = store.segments_page("", b"", after, 1000)
+        if not rows:
+            return
+        yield from (r.header for r in rows)
+        after = rows[-1].segment_id
 
+
+def _store_segments(store: SQLiteStore) -> Iterator[_Stored]:
     after = 0
     try:
         with store.reader() as conn:
@@ -76,10 +267,16 @@ def _store_segments(store: SQLiteStore) -> Iterator[tuple[bytes, bytes, list[byt
                 if not rows:
                     return
                 for row in rows:
+                    signed_key = parse_header(row.header, agent=row.agent).agent_key
+                    if signed_key != row.agent_key:  # e.g. another host's segment moved here
+                        raise VerificationError(
+                            f"stored as agent {row.agent!r} [{key_id(row.agent_key)}] but "
+                            f"signed by key {key_id(signed_key)}", code=ErrorCode.KEY_MISMATCH,
+                            agent=row.agent, seq=row.seq)
                     stored = store.segment_entries(conn, row.segment_id)
                     _check_index_columns(row.agent, row.seq, row.header, stored)
-                    yield (row.header, row.signature, [r[5] for r in stored],
-                           [r[4] for r in stored])
+                    yield _Stored(row.header, row.signature, [r[5] for r in stored],
+                                  [r[4] for r in stored], row.agent_key, row.agent)
                 after = rows[-1].segment_id
     except sqlite3.Error as exc:
         raise StoreError(f"{store.path}: cannot read store: {exc}") from exc
@@ -88,7 +285,7 @@ def _store_segments(store: SQLiteStore) -> Iterator[tuple[bytes, bytes, list[byt
 def _check_index_columns(agent: str, seq: int, header_bytes: bytes,
                          stored: list[tuple[int, int, str, str, bytes, bytes]]) -> None:
     """The store's index columns must agree with the signed bytes they index."""
-    header = pb.SegmentHeader.FromString(header_bytes)
+    header = parse_header(header_bytes, agent=agent)
     if header.seq != seq:
         raise VerificationError(f"stored under seq {seq} but its signed header says {header.seq}",
                                 code=ErrorCode.SEQ_MISMATCH, agent=agent, seq=seq)
@@ -107,37 +304,121 @@ def _check_index_columns(agent: str, seq: int, header_bytes: bytes,
                                     seq=seq, line=idx)
 
 
-def verify_spool(state_dir: Path, public_key: bytes) -> VerifyReport:
-    """Verify an agent's unshipped segments (they may start mid-chain)."""
-    def segments() -> Iterator[tuple[bytes, bytes, list[bytes], None]]:
-        for _path, payload in read_spool_segments(state_dir):
-            seg = pb.Segment.FromString(payload)
-            yield seg.header, seg.signature, list(seg.entries), None
+# ---------------------------------------------------------------- an agent's spool
 
-    return _verify_chains(segments(), require_genesis=False, expected_key=public_key)
+def verify_spool(state_dir: Path, public_key: bytes) -> VerifyReport:
+    """Verify an agent's unshipped segments (they may start mid-chain), and report lines in
+    the tailed files after the last sealed cursor as unsealed (never as verified)."""
+    segments = [pb.Segment.FromString(payload) for _path, payload in
+                read_spool_segments(state_dir)]
+    report = _verify_chains((_Stored(s.header, s.signature, list(s.entries)) for s in segments),
+                            require_genesis=False, expected_key=public_key)
+    cursors: dict[tuple[int, int], tuple[str, int]] = {}
+    last_seq: int | None = None
+    head_file = state_dir / "head.json"
+    if head_file.exists():
+        import json
+
+        head = json.loads(head_file.read_text())
+        last_seq = int(head["next_seq"]) - 1
+        for c in head["cursors"]:
+            cursors[(int(c["device"]), int(c["inode"]))] = (str(c["path"]), int(c["offset"]))
+    for s in segments:
+        h = pb.SegmentHeader.FromString(s.header)
+        last_seq = h.seq
+        for c in h.sources:
+            cursors[(c.device, c.inode)] = (c.path, c.offset)
+    for (device, inode), (path, offset) in sorted(cursors.items()):
+        lines = _lines_after(Path(path), device, inode, offset)
+        if lines:
+            report.unsealed_lines += lines
+            after = f"seq {last_seq}" if last_seq is not None and last_seq >= 0 else "start"
+            report.unsealed.append(f"{lines} lines unsealed after {after} in {path} "
+                                   f"(from byte {offset})")
+    return report
+
+
+def _lines_after(path: Path, device: int, inode: int, offset: int) -> int:
+    """Lines (counting a last line without newline) after `offset` in the same file."""
+    try:
+        st = os.stat(path)
+        if (st.st_dev, st.st_ino) != (device, inode) or st.st_size <= offset:
+            return 0
+        with open(path, "rb") as f:
+            f.seek(offset)
+            rest = f.read()
+    except OSError:
+        return 0
+    return rest.count(b"\n") + (0 if rest.endswith(b"\n") else 1)
+
+
+# ---------------------------------------------------------------- a running collector
+
+def channel(address: str) -> grpc.Channel:
+    return grpc.insecure_channel(address, options=GRPC_OPTIONS)
+
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def auth_metadata(token: str | None) -> Metadata:
+    """Call metadata carrying the query bearer token, if any."""
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
+def _rpc_error(address: str, exc: grpc.RpcError) -> SealtailError:
+    code: grpc.StatusCode = exc.code()
+    details = exc.details() or ""
+    error = (ErrorCode.UNAUTHENTICATED if code == grpc.StatusCode.UNAUTHENTICATED
+             else ErrorCode.COLLECTOR_UNAVAILABLE)
+    return SealtailError(f"collector {address}: {code.name}: {details}", code=error)
 
 
 def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes] = frozenset(),
-                  timeout_secs: float = 600) -> VerifyReport:
-    """Download every segment from a collector and verify it here (trusting nothing it says).
+                  collector_key: NoteVerifier | None = None, anchors: Sequence[bytes] = (),
+                  token: str | None = None, timeout_secs: float = 600) -> VerifyReport:
+    """Download segments from a collector and verify them here (trusting nothing it says).
+
+    The collector-wide tree is rebuilt from every stored header and must match the
+    collector's latest signed checkpoint; each anchor must be consistent with it (checked both
+    with the collector's consistency proof and against the rebuilt tree).
 
     With `pinned_keys`, every chain must be signed by one of them.
     """
-    with grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
-        stub = pb_grpc.QueryStub(channel)
+    md = auth_metadata(token)
+    with channel(address) as chan:
+        stub = pb_grpc.QueryStub(chan)
+        try:
+            reply = stub.GetCheckpoint(pb.CheckpointRequest(), timeout=timeout_secs, metadata=md)
+            key = collector_key or NoteVerifier.parse(reply.vkey)
+            head = open_checkpoint(reply.checkpoint, [key])
+            tree = MerkleLog()
+            for stored in stub.Segments(pb.SegmentsRequest(headers_only=True),
+                                        timeout=timeout_secs, metadata=md):
+                if stored.leaf_index != tree.size:
+                    raise VerificationError(
+                        f"the collector lists leaf {stored.leaf_index} where {tree.size} was "
+                        "due", code=ErrorCode.INCONSISTENT_HISTORY)
+                tree.append(leaf_hash(segment_hash(stored.segment.header)))
+            check_against_log(tree, head, what="the collector's latest checkpoint")
+            log = LogCoverage(size=tree.size, checkpoint=head, key=key,
+                              key_pinned=collector_key is not None)
+            log.anchors = _check_anchors(tree, head, anchors, key,
+                                         consistency=Consistency(stub, timeout_secs, md))
 
-        def segments() -> Iterator[tuple[bytes, bytes, list[bytes], None]]:
-            try:
+            def segments() -> Iterator[_Stored]:
                 for stored in stub.Segments(pb.SegmentsRequest(agent=agent),
-                                            timeout=timeout_secs):
+                                            timeout=timeout_secs, metadata=md):
                     s = stored.segment
-                    yield s.header, s.signature, list(s.entries), None
-            except grpc.RpcError as exc:
-                raise SealtailError(f"collector {address}: {exc.code().name}: {exc.details()}",
-                                    code=ErrorCode.COLLECTOR_UNAVAILABLE) from exc
+                    yield _Stored(s.header, s.signature, list(s.entries))
 
-        report = _verify_chains(segments(), require_genesis=True)
+            report = _verify_chains(segments(), require_genesis=True)
+        except grpc.RpcError as exc:
+            raise _rpc_error(address, exc) from exc
+        except ValueError as exc:  # the announced vkey does not parse
+            raise VerificationError(f"collector {address} announced an invalid key: {exc}",
+                                    code=ErrorCode.MALFORMED_NOTE) from exc
+    report.log = log
     if pinned_keys:
         for c in report.chains:
             if c.agent_key not in pinned_keys:
@@ -145,3 +426,32 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
                                         "one of the given keys", code=ErrorCode.KEY_MISMATCH,
                                         agent=c.agent)
     return report
+
+
+# ---------------------------------------------------------------- proof bundles
+
+def fetch_bundle(address: str, agent: str, seq: int, index: int, *, agent_key: bytes = b"",
+                 token: str | None = None, timeout_secs: float = 60) -> bytes:
+    """Ask a collector for the proofs of one line; the bundle file's bytes."""
+    from agent.formats import ProofBundle
+
+    with channel(address) as chan:
+        try:
+            r = pb_grpc.QueryStub(chan).InclusionProof(
+                pb.InclusionRequest(agent=agent, seq=seq, index=index, agent_key=agent_key),
+                timeout=timeout_secs, metadata=auth_metadata(token))
+        except grpc.RpcError as exc:
+            raise _rpc_error(address, exc) from exc
+    return ProofBundle(entry=r.entry, index=r.index, header=r.header, signature=r.signature,
+                       line_proof=tuple(r.line_proof), leaf_index=r.leaf_index,
+                       log_proof=tuple(r.log_proof), checkpoint=r.checkpoint).to_json()
+
+
+def verify_bundle_file(path: Path, *, collector_key: NoteVerifier,
+                       agent_key: bytes) -> VerifiedLine:
+    """Check a bundle file offline."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read bundle: {exc.strerror}") from exc
+    return verify_bundle(data, collector_keys=[collector_key], agent_key=agent_key)

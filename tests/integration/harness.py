@@ -106,10 +106,12 @@ class Process:
 
 
 class Collector(Process):
-    def __init__(self, workdir: Path, authorized_keys: Path, port: int = 0) -> None:
+    def __init__(self, workdir: Path, authorized_keys: Path, port: int = 0,
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.data = workdir / "collector-data"
         self.port = port
         self.authorized_keys = authorized_keys
+        self.extra_args = extra_args
         super().__init__([], workdir / "collector.log")
 
     @property
@@ -118,7 +120,7 @@ class Collector(Process):
 
     def start(self) -> None:
         self.args = ["collector", "--listen", f"127.0.0.1:{self.port}", "--data", str(self.data),
-                     "--authorized-keys", str(self.authorized_keys)]
+                     "--authorized-keys", str(self.authorized_keys), *self.extra_args]
         super().start()
         assert self.proc is not None and self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "sealtail collector listening on HOST:PORT"
@@ -151,10 +153,10 @@ class Collector(Process):
 class Agent(Process):
     def __init__(self, workdir: Path, key: Path, collector_address: str, globs: list[str],
                  name: str = "host-a", config: Path | None = None,
-                 state: Path | None = None) -> None:
+                 state: Path | None = None, extra_args: tuple[str, ...] = ()) -> None:
         self.state = state or workdir / f"state-{name}"
         args = ["agent", "--collector", collector_address, "--key", str(key),
-                "--state", str(self.state), "--name", name]
+                "--state", str(self.state), "--name", name, *extra_args]
         if config is not None:
             args += ["--config", str(config)]
         super().__init__([*args, *globs], workdir / f"agent-{name}.log")
@@ -176,3 +178,18 @@ def fast_agent_config(path: Path, *, seal: dict[str, object] | None = None,
 
 def env_ci() -> bool:
     return os.environ.get("CI") == "true"
+
+
+def ship(address: str, *segments: Any) -> list[Any]:
+    """Send segments on one Ingest stream; the acks (pb.Ack) in order."""
+    from agent._pb import sealtail_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(address) as channel:
+        return list(pb_grpc.IngestStub(channel).Ship(iter(segments), timeout=30))
+
+
+def query_stub(address: str) -> tuple[grpc.Channel, Any]:
+    from agent._pb import sealtail_pb2_grpc as pb_grpc
+
+    channel = grpc.insecure_channel(address)
+    return channel, pb_grpc.QueryStub(channel)

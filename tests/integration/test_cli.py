@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
 
-COMMANDS = ["keygen", "agent", "collector", "query", "verify"]
+COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -86,3 +86,8 @@ def test_bad_line_in_authorized_keys_is_named_with_its_line_number(tmp_path: Pat
     path.write_text((tmp_path / "a.key.pub").read_text() + "# comment\n\nssh-rsa AAAA x\n")
     with pytest.raises(KeyFileError, match=r"auth:4: not a sealtail public key"):
         load_authorized_keys(path)
+
+
+def test_collector_listens_on_loopback_unless_configured() -> None:
+    """Nothing is exposed beyond 127.0.0.1 by default."""
+    assert cfg.CollectorSection().listen.startswith("127.0.0.1:")

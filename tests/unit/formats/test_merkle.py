@@ -10,10 +10,12 @@ import pytest
 
 from agent.formats import (
     EMPTY_ROOT,
+    MerkleLog,
     consistency_proof,
     inclusion_proof,
     leaf_hashes,
     merkle_root,
+    root_from_leaf_hashes,
     verify_consistency,
     verify_inclusion,
 )
@@ -128,3 +130,29 @@ def test_consistency_vectors_from_transparency_dev() -> None:
         assert ok == (not v["wantErr"]), f"{path}: {v['desc']}"
         checked += 1
     assert checked > 50
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 8, 13, 64, 100, 257])
+def test_incremental_log_gives_the_same_roots_and_proofs_as_the_definition(size: int) -> None:
+    """MerkleLog (O(log n) from complete subtrees) agrees with the recursive RFC 9162 code at
+    every earlier size, for roots, inclusion and consistency proofs."""
+    hashes = leaf_hashes([str(i).encode() for i in range(size)])
+    log = MerkleLog(hashes)
+    assert log.size == size
+    for n in range(size + 1):
+        assert log.root(n) == root_from_leaf_hashes(hashes[:n])
+    step = max(1, size // 17)
+    for n in range(1, size + 1, step):
+        for index in range(0, n, step):
+            assert log.inclusion_proof(index, n) == inclusion_proof(index, hashes[:n])
+        for m in range(1, n + 1, step):
+            assert log.consistency_proof(m, n) == consistency_proof(m, hashes[:n])
+
+
+def test_incremental_log_refuses_sizes_and_indexes_it_does_not_have() -> None:
+    log = MerkleLog(leaf_hashes([b"a", b"b", b"c"]))
+    for bad in (lambda: log.root(4), lambda: log.inclusion_proof(3, 3),
+                lambda: log.consistency_proof(0, 3), lambda: log.consistency_proof(2, 4),
+                lambda: log.append(b"short")):
+        with pytest.raises(ValueError):
+            bad()

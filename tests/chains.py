@@ -1,0 +1,80 @@
+"""Build signed, chained segments in-process (for store, collector and tamper tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nacl.signing
+
+from agent._pb import sealtail_pb2 as pb
+from agent.formats import (
+    ZERO_HASH,
+    VerifiedSegment,
+    build_header,
+    encode_entry,
+    segment_hash,
+    sign_header,
+    verify_segment,
+)
+from agent.records import Cursor, FileIdentity, Label, RawLine
+from agent.store import SQLiteStore
+
+IDENT = FileIdentity(1, 2, b"\x00" * 32, 0)
+
+
+@dataclass
+class ChainWriter:
+    """One agent's chain: each `next()` signs the following segment."""
+
+    key: nacl.signing.SigningKey
+    name: str = "host-a"
+    boot_id: bytes = b"b" * 16
+    lines: int = 20
+    seq: int = 0
+    prev: bytes = ZERO_HASH
+    lines_total: int = 0
+    offset: int = 0
+    text: str = "Failed password for bob"
+    segments: list[pb.Segment] = field(default_factory=list)
+
+    def next(self, *, lines: int | None = None, tag: str = "") -> pb.Segment:
+        n = self.lines if lines is None else lines
+        t0 = 1_000_000 + self.seq * 100
+        entries = []
+        for i in range(n):
+            line = RawLine(f"{self.name}{tag} seg {self.seq} line {i}: {self.text}".encode(),
+                           self.offset, t0 + i)
+            self.offset += len(line.data) + 1
+            entries.append(encode_entry(line, 0, Label("failed_login", 1, 1.0)))
+        header = build_header(
+            agent_name=self.name, agent_key=bytes(self.key.verify_key), boot_id=self.boot_id,
+            seq=self.seq, prev_hash=self.prev, entries=entries, t_first_ns=t0,
+            t_last_ns=t0 + max(n - 1, 0), sources=[Cursor("/var/log/app.log", IDENT, self.offset)],
+            lines_before=self.lines_total)
+        seg = pb.Segment(header=header, signature=sign_header(self.key, header), entries=entries)
+        self.seq += 1
+        self.prev = segment_hash(header)
+        self.lines_total += n
+        self.segments.append(seg)
+        return seg
+
+
+def verified(seg: pb.Segment) -> VerifiedSegment:
+    return verify_segment(seg.header, seg.signature, list(seg.entries))
+
+
+def store_segments(data_dir: Path, segments: list[pb.Segment]) -> None:
+    """Append segments through the real store (in order); each must be accepted."""
+    store = SQLiteStore(data_dir)
+
+    async def fill() -> None:
+        for seg in segments:
+            result = await store.append(verified(seg))
+            assert result.status == pb.ACK_STORED, result
+
+    try:
+        asyncio.run(fill())
+    finally:
+        store.close()

@@ -1,0 +1,113 @@
+"""Anchored verification against a running collector, and the agent-side cases 10 and 16
+(real processes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent._pb import sealtail_pb2 as pb
+from agent.formats import segment_hash
+from agent.keys import load_signing_key
+from tests.chains import ChainWriter
+from tests.integration.harness import (
+    Agent,
+    Collector,
+    fast_agent_config,
+    query_stub,
+    run_cli,
+    ship,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def verify_json(collector: Collector, *args: str) -> tuple[int, dict[str, object]]:
+    proc = run_cli("verify", "--collector", collector.address, "--collector-key",
+                   str(collector.data / "collector.vkey"), "--json", *args, check=False)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_cases_11_and_12_rollback_then_fork_on_a_live_collector(
+        tmp_path: Path, collector: Collector, agent_key: Path) -> None:
+    """The operator cuts S4, S5 from the database and restarts: `verify --anchor` reports a
+    rollback. Then S4', S5' continuing from S3 are accepted and signed over: the anchor has
+    no consistency proof to the new head."""
+    chain = ChainWriter(load_signing_key(agent_key), lines=5)
+    acks = ship(collector.address, *(chain.next() for _ in range(5)))
+    anchor = tmp_path / "anchor.checkpoint"
+    anchor.write_bytes(acks[-1].checkpoint)  # what the agent keeps
+    assert verify_json(collector, "--anchor", str(anchor))[0] == 0
+
+    collector.stop()
+    conn = sqlite3.connect(collector.data / "sealtail.db", isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("DELETE FROM entries WHERE segment_id > 3")
+    conn.execute("DELETE FROM segments WHERE id > 3")
+    conn.execute("DELETE FROM checkpoints WHERE size > 3")
+    conn.close()
+    collector.start()
+
+    code, r = verify_json(collector, "--anchor", str(anchor))
+    assert (code, r["code"]) == (1, "rollback")
+    assert "have 3 segments < anchored 5" in str(r["message"])
+
+    fork = ChainWriter(load_signing_key(agent_key), lines=5, text="nothing to see")
+    fork.segments, fork.seq = chain.segments[:3], 3
+    fork.prev = segment_hash(chain.segments[2].header)
+    fork.lines_total = 15
+    acks = ship(collector.address, fork.next(tag="'"), fork.next(tag="'"))
+    assert [a.status for a in acks] == [pb.ACK_STORED, pb.ACK_STORED]
+    code, r = verify_json(collector, "--anchor", str(anchor))
+    assert (code, r["code"]) == (1, "inconsistent_history")
+    assert verify_json(collector)[0] == 0, "without the anchor the fork looks fine"
+
+
+def test_case_10_unsealed_lines_are_reported_and_not_counted(
+        tmp_path: Path, agent_key: Path) -> None:
+    """Lines written after the agent stopped are reported as unsealed after the last seq."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "x.log"
+    log.write_bytes(b"".join(b"line %d\n" % i for i in range(50)))
+    agent = Agent(tmp_path, agent_key, "127.0.0.1:1", [str(logs / "*.log")],
+                  config=fast_agent_config(tmp_path / "a.toml"))
+    agent.start()
+    try:
+        wait_until(lambda: list((agent.state / "spool").glob("*.seg")), 30,
+                   message="a spooled segment")
+    finally:
+        agent.kill()  # no chance to seal what comes next
+    with open(log, "ab") as f:
+        f.write(b"".join(b"late %d\n" % i for i in range(7)) + b"partial")
+    proc = run_cli("verify", "--spool", str(agent.state), "--pubkey", f"{agent_key}.pub",
+                   "--json")
+    r = json.loads(proc.stdout)
+    assert r["lines"] == 50 and r["unsealed_lines"] == 8
+    assert "NOT verified: 8 lines unsealed after seq 0" in str(r["summary"])
+
+
+def test_case_16_agent_restarted_without_its_state_is_refused_as_equivocation(
+        tmp_path: Path, collector: Collector, agent_key: Path) -> None:
+    """A new boot that re-uses seq 0 with other bytes is refused and kept as evidence; the
+    stored chain is untouched and still verifies."""
+    key = load_signing_key(agent_key)
+    first = ChainWriter(key, lines=4, boot_id=b"1" * 16)
+    ship(collector.address, *(first.next() for _ in range(3)))
+    reboot = ChainWriter(key, lines=4, boot_id=b"2" * 16)
+    (ack,) = ship(collector.address, reboot.next())
+    assert (ack.status, ack.code) == (pb.ACK_REFUSED, "equivocation")
+    channel, stub = query_stub(collector.address)
+    with channel:
+        (evidence,) = list(stub.Equivocations(pb.EquivocationsRequest()))
+    stored = pb.SegmentHeader.FromString(evidence.stored_header)
+    refused = pb.SegmentHeader.FromString(evidence.header)
+    assert (stored.seq, refused.seq) == (0, 0)
+    assert (stored.boot_id, refused.boot_id) == (b"1" * 16, b"2" * 16)
+    assert verify_json(collector)[0] == 0
