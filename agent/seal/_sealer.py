@@ -101,16 +101,21 @@ class Sealer:
             self._bytes += len(entry)
             self._t_first = min(self._t_first, line.time_ns)
             self._t_last = max(self._t_last, line.time_ns)
-        if key in self._sources:
-            self._cursors[self._sources[key]] = cursor
+        if key not in self._sources:  # a cursor-only batch (no lines) still moves the cursor
+            self._sources[key] = len(self._cursors)
+            self._cursors.append(cursor)
+            if self._opened_at is None:
+                self._opened_at = self._monotonic()
+        self._cursors[self._sources[key]] = cursor
         # Segments close at batch boundaries, so every cursor is one the tailer made (with its
         # content check); a segment may pass the limits by at most one batch (<= one read).
         if len(self._entries) >= cfg.max_segment_lines or self._bytes >= cfg.max_segment_bytes:
             await self.seal()
 
     async def seal(self) -> SealedSegment | None:
-        """Close the open segment (if any), sign it and hand it to the sink."""
-        if not self._entries:
+        """Close the open segment (if any), sign it and hand it to the sink. A segment may
+        hold no entries when only cursors moved (a copy recognised, read_from=end)."""
+        if not self._entries and not self._cursors:
             self._reset()
             return None
         head = self._head

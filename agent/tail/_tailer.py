@@ -43,6 +43,7 @@ log = logging.getLogger("sealtail.tail")
 
 InodeKey = tuple[int, int]
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
+MIN_SCAN_SPACING_SECS = 0.05
 RECENT_CONTENTS = 256  # truncated/closed files remembered to recognise copies of them
 
 
@@ -70,12 +71,23 @@ class _Content:
     before_length: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Occupant:
+    """The file last seen at a path: where its generations would be found."""
+
+    key: InodeKey
+    real_path: str
+    last_mtime_ns: int
+
+
 class _TrackedFile:
     """One open file and where reading stands in it."""
 
     def __init__(self, path: str, fd: int, identity: FileIdentity, splitter: LineSplitter,
                  now: float) -> None:
         self.path = path
+        # Where the bytes really live (symlinks resolved): rotations happen there.
+        self.real_path = os.path.realpath(path)
         self.fd = fd
         self.identity = identity
         self.splitter = splitter
@@ -83,6 +95,9 @@ class _TrackedFile:
         self.last_mtime_ns = 0                        # mtime when last read
         self.unreachable_since: float | None = None   # rotated away or deleted
         self.predecessor: InodeKey | None = None      # read only after this one is drained
+        # Opened past its start on our own judgement (a copy, or read_from=end): the cursor
+        # must be recorded even if no line follows, or a restart would read it all again.
+        self.needs_cursor = False
 
     @property
     def key(self) -> InodeKey:
@@ -122,12 +137,14 @@ class Tailer:
         self._wall_ns = wall_ns
         self._files: dict[InodeKey, _TrackedFile] = {}
         self._at_path: dict[str, InodeKey] = {}       # last inode seen at each matched path
+        self._history: dict[str, _Occupant] = {}      # last tracked file at each path, kept
         # Files truncated or closed lately: a new file starting with their content is a copy.
         self._recent: deque[_Content] = deque(maxlen=RECENT_CONTENTS)
         self._start_at_end = first_start and config.read_from == "end"
         self._started = False
         # Files closed because they were idle, with their size then: reopened when it changes.
         self._idle_closed: dict[InodeKey, int] = {}
+        self._resumed = False  # set by _starting_point: the offset came from a saved cursor
         self._sizes: dict[InodeKey, int] = {}
         self._last_scan = float("-inf")
         self._warned_limit = self._warned_empty = False
@@ -158,9 +175,7 @@ class Tailer:
                 progressed = await self._read_all()
                 await self._finish_idle()
                 if not progressed:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(self._config.poll_interval_ms / 1000):
-                            await self._changed.wait()
+                    await self._wait_for_change()
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -175,10 +190,21 @@ class Tailer:
         """Globbing thousands of paths costs: rescan after a change event (at most every
         50 ms) or every poll interval, not after every chunk read."""
         since = self._monotonic() - self._last_scan
-        if self._changed.is_set() and since >= 0.05:
-            self._changed.clear()
-            return True
-        return since >= self._config.poll_interval_ms / 1000
+        due = since >= self._config.poll_interval_ms / 1000 or (
+            self._changed.is_set() and since >= MIN_SCAN_SPACING_SECS)
+        if due:
+            self._changed.clear()  # this scan covers every event so far
+        return due
+
+    async def _wait_for_change(self) -> None:
+        """Nothing to read: sleep until a change event or the poll interval (never spin)."""
+        if self._changed.is_set():  # an event, but the last scan was moments ago
+            since = self._monotonic() - self._last_scan
+            await asyncio.sleep(max(0.0, MIN_SCAN_SPACING_SECS - since))
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._config.poll_interval_ms / 1000):
+                await self._changed.wait()
 
     # -- discovery ---------------------------------------------------------------------------
 
@@ -216,12 +242,14 @@ class Tailer:
                     log.info("rotated or deleted: %s (reading it to its end)", f.path)
             else:
                 f.unreachable_since = None
-                f.path = path
+                if f.path != path:
+                    f.path, f.real_path = path, os.path.realpath(path)
         # A new file at a rotated file's path is read after it (and after any generation
         # renamed away in between), so lines leave in the order they were written.
         successor_of: dict[str, InodeKey] = {}
         for f in newly_unreachable:
-            successor_of[f.path] = self._find_missed_generations(f, found, now)
+            successor_of[f.path] = self._find_missed_generations(
+                _Occupant(f.key, f.real_path, f.last_mtime_ns), found, now)
         self._reopen_idle_closed_if_rotated(found, now)
         waiting = 0
         for key, path in found.items():
@@ -234,6 +262,11 @@ class Tailer:
                 waiting += 1
                 continue
             self._idle_closed.pop(key, None)
+            before = self._history.get(path)
+            if path not in successor_of and before is not None and before.key != key:
+                # A new file where another was: the rotation completed, possibly more than
+                # once since we last looked (the path may even have been empty meanwhile).
+                successor_of[path] = self._find_missed_generations(before, found, now)
             previous = successor_of.get(path, self._at_path.get(path))
             self._open(path, now, predecessor=previous if previous != key else None)
         if waiting and not self._warned_limit:
@@ -244,6 +277,10 @@ class Tailer:
             log.warning("no file matches %s (yet)", ", ".join(self._config.paths))
         self._warned_empty = not found
         self._at_path = {path: key for key, path in found.items()}
+        for key, path in found.items():
+            tracked = self._files.get(key)
+            if tracked is not None:
+                self._history[path] = _Occupant(key, tracked.real_path, tracked.last_mtime_ns)
         self._start_at_end = False
 
     def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
@@ -266,6 +303,7 @@ class Tailer:
             log.warning("cannot read %s: %s", path, exc.strerror)
             return None
         f = _TrackedFile(path, fd, identity, splitter, now)
+        f.needs_cursor = splitter.start > 0 and not self._resumed
         if predecessor is not None and predecessor in self._files:
             f.predecessor = predecessor
         self._files[key] = f
@@ -275,10 +313,12 @@ class Tailer:
     def _starting_point(self, fd: int, identity: FileIdentity, size: int, path: str,
                         from_start: bool) -> LineSplitter:
         limit = self._config.max_line_bytes
+        self._resumed = False
         saved = self._saved.pop((identity.device, identity.inode), None)
         if saved is not None and not from_start:
             problem = _resume_problem(fd, saved, size)
             if problem is None:
+                self._resumed = True
                 return LineSplitter(saved.offset, limit, continued=saved.mid_line,
                                     tail=read_at(fd, saved.before_length,
                                                  saved.offset - saved.before_length))
@@ -359,13 +399,13 @@ class Tailer:
                 log.info("%s was rotated to %s while stopped; reading the rest", cursor.path,
                          path)
 
-    def _find_missed_generations(self, rotated: _TrackedFile, found: dict[InodeKey, str],
+    def _find_missed_generations(self, rotated: _Occupant, found: dict[InodeKey, str],
                                  now: float) -> InodeKey:
         """Open files renamed away before any scan saw them (rotated twice within one
         interval): siblings named like the rotated file and modified after its last read.
         Returns the key of the newest generation (the rotated file's own if none)."""
-        directory = Path(rotated.path).parent
-        base = Path(rotated.path).name
+        directory = Path(rotated.real_path).parent
+        base = Path(rotated.real_path).name
         candidates = []
         try:
             with os.scandir(directory) as it:
@@ -382,7 +422,7 @@ class Tailer:
                 continue
             key = (st.st_dev, st.st_ino)
             if (not stat.S_ISREG(st.st_mode) or key in self._files or key in found
-                    or st.st_mtime_ns <= rotated.last_mtime_ns):
+                    or st.st_mtime_ns < rotated.last_mtime_ns):  # same tick counts: coarse clock
                 continue
             candidates.append((st.st_mtime_ns, entry.path))
         previous = rotated.key
@@ -417,6 +457,9 @@ class Tailer:
             return True
 
     async def _read_one(self, f: _TrackedFile) -> bool:
+        if f.needs_cursor:
+            f.needs_cursor = False
+            await self._put(LineBatch(f.cursor(), ()))
         try:
             st = os.fstat(f.fd)
         except OSError as exc:
