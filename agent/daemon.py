@@ -17,6 +17,9 @@ import signal
 import sys
 from pathlib import Path
 
+import grpc
+
+from agent import sdnotify
 from agent.classify import Classifier
 from agent.collector import Checkpointer, build_server
 from agent.config import AgentConfig, CollectorConfig
@@ -37,6 +40,8 @@ from agent.tail import Tailer
 log = logging.getLogger("sealtail.daemon")
 
 QUEUE_BATCHES = 64  # bound of each inter-stage queue (batches of up to ~1 MiB of lines)
+# READY=1 waits this long for the collector; after that the agent is ready as "spooling".
+READY_CONNECT_WAIT_SECS = 3.0
 
 
 def _stop_event() -> asyncio.Event:
@@ -88,8 +93,16 @@ async def run_agent(config: AgentConfig) -> None:
         seal_task = tg.create_task(sealer.run(), name="seal")
         ship_task = tg.create_task(shipper.run(), name="ship")
         stopped = tg.create_task(stop.wait(), name="stop-signal")
+        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector),
+                                    name="ready")]
+        watchdog = sdnotify.watchdog_interval_secs()
+        if watchdog:
+            ops_tasks.append(tg.create_task(sdnotify.watchdog_loop(watchdog), name="watchdog"))
         await asyncio.wait([stopped, tail_task, seal_task, ship_task],
                            return_when=asyncio.FIRST_COMPLETED)
+        sdnotify.notify("STOPPING=1")
+        for task in ops_tasks:
+            task.cancel()
         log.info("stopping: sealing buffered lines")
         tail_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -108,6 +121,24 @@ async def run_agent(config: AgentConfig) -> None:
         ship_task.cancel()
         stopped.cancel()
     log.info("agent stopped")
+
+
+async def _announce_ready(tailer: Tailer, address: str) -> None:
+    """READY=1 once the files are being tailed and the collector answers, or after
+    READY_CONNECT_WAIT_SECS without it: then the agent is ready as spooling (it ships when the
+    collector comes back)."""
+    await tailer.wait_scanned()
+    connected = False
+    async with grpc.aio.insecure_channel(address) as channel:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(READY_CONNECT_WAIT_SECS):
+                await channel.channel_ready()
+                connected = True
+    files = tailer.statistics().files_open
+    status = (f"tailing {files} files, " + (f"connected to {address}" if connected
+                                            else f"spooling (collector {address} unreachable)"))
+    sdnotify.notify("READY=1", f"STATUS={status}")
+    log.info("ready: %s", status)
 
 
 # On a first start the collector is asked briefly: if it already holds a chain for this key,
@@ -169,12 +200,19 @@ async def run_collector(config: CollectorConfig) -> None:
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload_keys(ingest, cfg.authorized_keys))
+    sdnotify.notify("READY=1", f"STATUS=listening on {host}:{port}")
     try:
         async with asyncio.TaskGroup() as tg:
             periodic = tg.create_task(checkpoints.run(cfg.checkpoint_interval_secs),
                                       name="checkpoints")
+            watchdog = sdnotify.watchdog_interval_secs()
+            pinger = (tg.create_task(sdnotify.watchdog_loop(watchdog), name="watchdog")
+                      if watchdog else None)
             await stop.wait()
+            sdnotify.notify("STOPPING=1")
             periodic.cancel()
+            if pinger is not None:
+                pinger.cancel()
     finally:
         await server.stop(grace=2)
         store.close()

@@ -132,6 +132,7 @@ class Tailer:
         self._last_scan = float("-inf")
         self._warned_limit = self._warned_empty = False
         self._changed = asyncio.Event()
+        self._scanned = asyncio.Event()  # set after the first scan: files are being tailed
         self._lines = self._bytes = self._rotations = self._truncations = 0
         self._truncated_lines = self._nuls = self._copy_bytes = self._dropped = 0
 
@@ -144,6 +145,10 @@ class Tailer:
             + sum(f.splitter.truncated_lines for f in open_files),
             nul_bytes_skipped=self._nuls + sum(f.splitter.nul_bytes_skipped for f in open_files),
             copies_skipped_bytes=self._copy_bytes, unread_bytes_dropped=self._dropped)
+
+    async def wait_scanned(self) -> None:
+        """Wait until the globs have been scanned once (the files found are open)."""
+        await self._scanned.wait()
 
     def cursors(self) -> list[Cursor]:
         return [f.cursor() for f in self._files.values()]
@@ -245,6 +250,7 @@ class Tailer:
         self._warned_empty = not found
         self._at_path = {path: key for key, path in found.items()}
         self._start_at_end = False
+        self._scanned.set()
 
     def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
               from_start: bool = False) -> _TrackedFile | None:
