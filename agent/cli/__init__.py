@@ -462,3 +462,13 @@ def _header_key(bundle: bytes) -> bytes:
     from agent.formats import parse_bundle, parse_header
 
     return parse_header(parse_bundle(bundle).header).agent_key
+
+
+def _register_commands() -> None:
+    # Command modules import helpers from this module, so they are added once it is complete.
+    from agent.cli._config import config_group
+
+    main.add_command(config_group)
+
+
+_register_commands()
