@@ -118,7 +118,7 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
     try:
         conf = load_config()
         setup_logging(log_level, conf.ops.log_format)
-        asyncio.run(run_agent(conf))
+        asyncio.run(run_agent(conf, load_config))
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
         raise fail(exc) from exc

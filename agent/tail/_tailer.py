@@ -146,6 +146,20 @@ class Tailer:
             nul_bytes_skipped=self._nuls + sum(f.splitter.nul_bytes_skipped for f in open_files),
             copies_skipped_bytes=self._copy_bytes, unread_bytes_dropped=self._dropped)
 
+    def reconfigure(self, config: TailConfig) -> None:
+        """Apply a reloaded [tail] table. New globs are scanned at once; files no longer
+        matched are read to their end and then closed, like a rotated file (they are not
+        counted as rotations, and no sibling generation is looked for). Offsets stay."""
+        self._config = config
+        now = self._monotonic()
+        still = self._matching_paths()
+        for key, f in self._files.items():
+            if key not in still and f.unreachable_since is None:
+                f.unreachable_since = now
+                log.info("no longer matched by tail.paths: %s (reading it to its end)", f.path)
+        self._last_scan = float("-inf")  # rescan on the next turn
+        self._changed.set()
+
     async def wait_scanned(self) -> None:
         """Wait until the globs have been scanned once (the files found are open)."""
         await self._scanned.wait()
