@@ -467,8 +467,11 @@ def _header_key(bundle: bytes) -> bytes:
 def _register_commands() -> None:
     # Command modules import helpers from this module, so they are added once it is complete.
     from agent.cli._config import config_group
+    from agent.cli._status import reload, status
 
     main.add_command(config_group)
+    main.add_command(status)
+    main.add_command(reload)
 
 
 _register_commands()
