@@ -4,7 +4,9 @@
 
 * a `ShipWatch` (agent/health.py) sampling the spool and the shipper,
 * the HTTP endpoint (agent/admin.py), when ``ops.http_listen`` is set: ``GET /metrics``
-  (Prometheus), ``GET /healthz`` (200 or 503, one line of reason), ``GET /status`` (JSON for
+  (Prometheus), ``GET /healthz`` (200 or 503 when shipping stalled, one line of reason),
+  ``GET /livez`` (200 while the event loop answers: for liveness probes, which should not
+  restart the agent because the collector is down), ``GET /status`` (JSON for
   `sealtail status`), ``POST /reload``; its bound address is written to ``STATE/http.address``
   so `sealtail status --state` and `sealtail reload --state` find it,
 * reload (SIGHUP or POST /reload): the config is read again through the same load, merge and
@@ -99,6 +101,7 @@ class AgentOps:
 
             self._server = AdminServer(self.config.ops.http_listen, {
                 ("GET", "/metrics"): metrics, ("GET", "/healthz"): self._healthz,
+                ("GET", "/livez"): self._livez,
                 ("GET", "/status"): self._status, ("POST", "/reload"): reload})
             port = await self._server.start()
             host = self.config.ops.http_listen.rpartition(":")[0]
@@ -157,6 +160,10 @@ class AgentOps:
         return False, message
 
     # -- HTTP handlers -----------------------------------------------------------------------
+
+    async def _livez(self) -> Response:
+        # Answered by the event loop itself: a hung loop fails it, a down collector does not.
+        return Response(200, b"alive\n")
 
     async def _healthz(self) -> Response:
         h = self.watch.health()

@@ -142,6 +142,7 @@ def test_health_turns_unhealthy_when_the_collector_is_down_and_healthy_after(
         assert time.monotonic() - t0 >= 2.0  # not before the threshold
         assert body.startswith("unhealthy: 1 segments waiting, nothing acknowledged for")
         assert scrape(a_http)["sealtail_agent_healthy"] == 0
+        assert get(f"http://{a_http}/livez") == (200, "alive\n")  # liveness is not health
         assert scrape(a_http)["sealtail_spool_oldest_unacknowledged_age_seconds"] >= 2.0
         collector = Collector(tmp_path, authorized_keys, port=port)
         collector.start()
