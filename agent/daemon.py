@@ -69,6 +69,10 @@ async def run_agent(config: AgentConfig,
                     load_config: Callable[[], AgentConfig] | None = None) -> None:
     """Run the agent until SIGTERM/SIGINT. SIGHUP (or POST /reload) calls `load_config` and
     applies the new [tail] and [classify] tables (see agent/ops.py)."""
+    # SIGHUP's default action ends the process: until reload is wired up, ignore it loudly.
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: log.warning(
+            "SIGHUP during start-up ignored: send it again once the agent is ready"))
     key = load_signing_key(Path(config.agent.key))
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
                                     bytes(key.verify_key))
@@ -93,44 +97,44 @@ async def run_agent(config: AgentConfig,
             batch = await lines.get()
             await labeled.put(ops.classifier.classify(batch))  # a reload may swap it
 
-    try:
-        async with asyncio.TaskGroup() as tg:
-            tail_task = tg.create_task(tailer.run(), name="tail")
-            classify_task = tg.create_task(classify_loop(), name="classify")
-            seal_task = tg.create_task(sealer.run(), name="seal")
-            ship_task = tg.create_task(shipper.run(), name="ship")
-            stopped = tg.create_task(stop.wait(), name="stop-signal")
-            ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector),
-                                        name="ready")]
-            ops_tasks += await ops.start(tailer, sealer, tg)
-            watchdog = sdnotify.watchdog_interval_secs()
-            if watchdog:
-                ops_tasks.append(tg.create_task(sdnotify.watchdog_loop(watchdog),
-                                                name="watchdog"))
-            await asyncio.wait([stopped, tail_task, seal_task, ship_task],
-                               return_when=asyncio.FIRST_COMPLETED)
-            sdnotify.notify("STOPPING=1")
-            for task in ops_tasks:
-                task.cancel()
-            log.info("stopping: sealing buffered lines")
-            tail_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tail_task
-            while not lines.empty():  # classify what the tailer already read
-                await labeled.put(ops.classifier.classify(lines.get_nowait()))
-            classify_task.cancel()
-            await labeled.put(None)
-            await seal_task
-            try:
-                async with asyncio.timeout(config.ship.shutdown_grace_secs):
-                    await shipper.wait_drained()
-            except TimeoutError:
-                log.warning("stopping with %d segments unacknowledged; they stay in the spool",
-                            len(spool.pending_seqs()))
-            ship_task.cancel()
-            stopped.cancel()
-    finally:
-        await ops.close()
+    async with asyncio.TaskGroup() as tg:
+        tail_task = tg.create_task(tailer.run(), name="tail")
+        classify_task = tg.create_task(classify_loop(), name="classify")
+        seal_task = tg.create_task(sealer.run(), name="seal")
+        ship_task = tg.create_task(shipper.run(), name="ship")
+        stopped = tg.create_task(stop.wait(), name="stop-signal")
+        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector),
+                                    name="ready")]
+        ops_tasks += await ops.start(tailer, sealer, tg)
+        watchdog = sdnotify.watchdog_interval_secs()
+        if watchdog:
+            ops_tasks.append(tg.create_task(sdnotify.watchdog_loop(watchdog),
+                                            name="watchdog"))
+        await asyncio.wait([stopped, tail_task, seal_task, ship_task],
+                           return_when=asyncio.FIRST_COMPLETED)
+        sdnotify.notify("STOPPING=1")
+        for task in ops_tasks:
+            task.cancel()
+        log.info("stopping: sealing buffered lines")
+        tail_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await tail_task
+        while not lines.empty():  # classify what the tailer already read
+            await labeled.put(ops.classifier.classify(lines.get_nowait()))
+        classify_task.cancel()
+        await labeled.put(None)
+        await seal_task
+        try:
+            async with asyncio.timeout(config.ship.shutdown_grace_secs):
+                await shipper.wait_drained()
+        except TimeoutError:
+            log.warning("stopping with %d segments unacknowledged; they stay in the spool",
+                        len(spool.pending_seqs()))
+        ship_task.cancel()
+        stopped.cancel()
+    # On a crash the process exits and the OS closes the endpoint; a stale STATE/http.address
+    # only makes `sealtail status` fall back to reading the state directory.
+    await ops.close()
     log.info("agent stopped")
 
 
