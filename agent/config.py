@@ -84,6 +84,26 @@ class AgentSection:
                                   "checkpoints in acks are stored unverified")
 
 
+LOG_FORMATS = ("keyvalue", "json")
+
+
+@dataclass(frozen=True, slots=True)
+class OpsConfig:
+    """How the agent is run and watched: its HTTP endpoint, health rule and log format."""
+
+    http_listen: str = _opt("", "HOST:PORT for /metrics, /healthz, /status and POST /reload "
+                                "(empty = off; port 0 = any free port)")
+    unhealthy_after_secs: float = _opt(300.0, "/healthz fails when segments have waited this "
+                                               "long without any acknowledgement")
+    log_format: str = _opt("keyvalue", "stderr log lines: keyvalue or json (one line per event)")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorOpsConfig:
+    http_listen: str = _opt("", "HOST:PORT for /metrics (empty = off; port 0 = any free port)")
+    log_format: str = _opt("keyvalue", "stderr log lines: keyvalue or json (one line per event)")
+
+
 @dataclass(frozen=True, slots=True)
 class AgentConfig:
     agent: AgentSection = field(default_factory=AgentSection)
@@ -91,6 +111,7 @@ class AgentConfig:
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
     seal: SealConfig = field(default_factory=SealConfig)
     ship: ShipConfig = field(default_factory=ShipConfig)
+    ops: OpsConfig = field(default_factory=OpsConfig)
 
     def check(self, file: str = "command line") -> AgentConfig:
         """Raise ConfigError for anything missing or out of range."""
@@ -118,6 +139,14 @@ class AgentConfig:
         if self.tail.read_from not in ("beginning", "end"):
             raise ConfigError(f"expected \"beginning\" or \"end\", got {self.tail.read_from!r}",
                               file=file, key="tail.read_from")
+        for i, pattern in enumerate(self.tail.paths):
+            _check_glob(pattern, file, f"tail.paths[{i}]")
+        for i, pattern in enumerate(self.tail.exclude):
+            _check_glob(pattern, file, f"tail.exclude[{i}]")
+        _check_ops(self.ops.http_listen, self.ops.log_format, file)
+        if self.ops.unhealthy_after_secs <= 0:
+            raise ConfigError(f"must be > 0, got {self.ops.unhealthy_after_secs}",
+                              file=file, key="ops.unhealthy_after_secs")
         for i, rule in enumerate(self.classify.rules):
             try:
                 re.compile(rule.pattern.encode())
@@ -146,6 +175,7 @@ class CollectorSection:
 @dataclass(frozen=True, slots=True)
 class CollectorConfig:
     collector: CollectorSection = field(default_factory=CollectorSection)
+    ops: CollectorOpsConfig = field(default_factory=CollectorOpsConfig)
 
     def check(self, file: str = "command line") -> CollectorConfig:
         for key in ("data_dir", "authorized_keys"):
@@ -155,6 +185,7 @@ class CollectorConfig:
         if self.collector.checkpoint_interval_secs <= 0:
             raise ConfigError(f"must be > 0, got {self.collector.checkpoint_interval_secs}",
                               file=file, key="collector.checkpoint_interval_secs")
+        _check_ops(self.ops.http_listen, self.ops.log_format, file)
         return self
 
 
@@ -174,6 +205,29 @@ def _check_address(value: str, file: str, key: str) -> None:
         raise ConfigError(f"expected HOST:PORT, got {value!r}", file=file, key=key)
 
 
+def _check_ops(http_listen: str, log_format: str, file: str) -> None:
+    if http_listen:
+        _check_address(http_listen, file, "ops.http_listen")
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"expected one of {', '.join(LOG_FORMATS)}, got {log_format!r}",
+                          file=file, key="ops.log_format")
+
+
+def _check_glob(pattern: str, file: str, key: str) -> None:
+    """Reject globs that would silently match nothing or something else than meant."""
+    problem = None
+    if not pattern.strip():
+        problem = "an empty glob matches nothing"
+    elif "\0" in pattern:
+        problem = "a NUL byte cannot be in a path"
+    elif pattern.count("[") != pattern.count("]"):
+        problem = "unbalanced [ ] (a character class must be closed)"
+    elif any("**" in part and part != "**" for part in pattern.split("/")):
+        problem = "** must be a whole path component (as in /var/log/**/*.log)"
+    if problem:
+        raise ConfigError(f"bad glob {pattern!r}: {problem}", file=file, key=key)
+
+
 def load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
@@ -184,6 +238,9 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 (TOML files must be): byte 0x{exc.object[exc.start]:02x} "
+                          f"at offset {exc.start}", file=str(path)) from exc
 
 
 def build(cls: type[T], data: dict[str, Any], *, file: str, prefix: str = "",

@@ -15,9 +15,13 @@ import faulthandler
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from agent.classify import Classifier
+import grpc
+
+from agent import sdnotify
+from agent.admin import AdminServer, Response
 from agent.collector import Checkpointer, build_server
 from agent.config import AgentConfig, CollectorConfig
 from agent.errors import CollectorUnavailable
@@ -27,6 +31,7 @@ from agent.keys import (
     load_note_verifier,
     load_signing_key,
 )
+from agent.ops import AgentOps
 from agent.records import ChainHead, LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper, fetch_chain_head
@@ -37,6 +42,8 @@ from agent.tail import Tailer
 log = logging.getLogger("sealtail.daemon")
 
 QUEUE_BATCHES = 64  # bound of each inter-stage queue (batches of up to ~1 MiB of lines)
+# READY=1 waits this long for the collector; after that the agent is ready as "spooling".
+READY_CONNECT_WAIT_SECS = 3.0
 
 
 def _stop_event() -> asyncio.Event:
@@ -58,8 +65,14 @@ def _dump_stacks() -> None:
     sys.stderr.flush()
 
 
-async def run_agent(config: AgentConfig) -> None:
-    """Run the agent until SIGTERM/SIGINT."""
+async def run_agent(config: AgentConfig,
+                    load_config: Callable[[], AgentConfig] | None = None) -> None:
+    """Run the agent until SIGTERM/SIGINT. SIGHUP (or POST /reload) calls `load_config` and
+    applies the new [tail] and [classify] tables (see agent/ops.py)."""
+    # SIGHUP's default action ends the process: until reload is wired up, ignore it loudly.
+    with contextlib.suppress(NotImplementedError):
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: log.warning(
+            "SIGHUP during start-up ignored: send it again once the agent is ready"))
     key = load_signing_key(Path(config.agent.key))
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
                                     bytes(key.verify_key))
@@ -67,12 +80,14 @@ async def run_agent(config: AgentConfig) -> None:
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
     tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh)
-    classifier = Classifier(config.classify)
-    sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled, spool.append)
     collector_key = None
     if config.agent.collector_key:
         collector_key = load_note_verifier(Path(config.agent.collector_key))
     shipper = Shipper(config.ship, config.agent.collector, spool, collector_key=collector_key)
+    ops = AgentOps(config, load_config, spool, shipper)
+    await ops.remember_spooled_lines()
+    sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled,
+                    ops.watch.on_sealed(spool.append))
     stop = _stop_event()
     log.info("agent %s starting: chain continues at seq %d, %d known files", config.agent.name,
              spool.head.next_seq, len(spool.cursors))
@@ -80,7 +95,7 @@ async def run_agent(config: AgentConfig) -> None:
     async def classify_loop() -> None:
         while True:
             batch = await lines.get()
-            await labeled.put(classifier.classify(batch))
+            await labeled.put(ops.classifier.classify(batch))  # a reload may swap it
 
     async with asyncio.TaskGroup() as tg:
         tail_task = tg.create_task(tailer.run(), name="tail")
@@ -88,14 +103,24 @@ async def run_agent(config: AgentConfig) -> None:
         seal_task = tg.create_task(sealer.run(), name="seal")
         ship_task = tg.create_task(shipper.run(), name="ship")
         stopped = tg.create_task(stop.wait(), name="stop-signal")
+        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector),
+                                    name="ready")]
+        ops_tasks += await ops.start(tailer, sealer, tg)
+        watchdog = sdnotify.watchdog_interval_secs()
+        if watchdog:
+            ops_tasks.append(tg.create_task(sdnotify.watchdog_loop(watchdog),
+                                            name="watchdog"))
         await asyncio.wait([stopped, tail_task, seal_task, ship_task],
                            return_when=asyncio.FIRST_COMPLETED)
+        sdnotify.notify("STOPPING=1")
+        for task in ops_tasks:
+            task.cancel()
         log.info("stopping: sealing buffered lines")
         tail_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tail_task
         while not lines.empty():  # classify what the tailer already read
-            await labeled.put(classifier.classify(lines.get_nowait()))
+            await labeled.put(ops.classifier.classify(lines.get_nowait()))
         classify_task.cancel()
         await labeled.put(None)
         await seal_task
@@ -107,7 +132,28 @@ async def run_agent(config: AgentConfig) -> None:
                         len(spool.pending_seqs()))
         ship_task.cancel()
         stopped.cancel()
+    # On a crash the process exits and the OS closes the endpoint; a stale STATE/http.address
+    # only makes `sealtail status` fall back to reading the state directory.
+    await ops.close()
     log.info("agent stopped")
+
+
+async def _announce_ready(tailer: Tailer, address: str) -> None:
+    """READY=1 once the files are being tailed and the collector answers, or after
+    READY_CONNECT_WAIT_SECS without it: then the agent is ready as spooling (it ships when the
+    collector comes back)."""
+    await tailer.wait_scanned()
+    connected = False
+    async with grpc.aio.insecure_channel(address) as channel:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(READY_CONNECT_WAIT_SECS):
+                await channel.channel_ready()
+                connected = True
+    files = tailer.statistics().files_open
+    status = (f"tailing {files} files, " + (f"connected to {address}" if connected
+                                            else f"spooling (collector {address} unreachable)"))
+    sdnotify.notify("READY=1", f"STATUS={status}")
+    log.info("ready: %s", status)
 
 
 # On a first start the collector is asked briefly: if it already holds a chain for this key,
@@ -169,16 +215,46 @@ async def run_collector(config: CollectorConfig) -> None:
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload_keys(ingest, cfg.authorized_keys))
+    admin = await _collector_http(config, ingest, store, checkpoints)
+    sdnotify.notify("READY=1", f"STATUS=listening on {host}:{port}")
     try:
         async with asyncio.TaskGroup() as tg:
             periodic = tg.create_task(checkpoints.run(cfg.checkpoint_interval_secs),
                                       name="checkpoints")
+            watchdog = sdnotify.watchdog_interval_secs()
+            pinger = (tg.create_task(sdnotify.watchdog_loop(watchdog), name="watchdog")
+                      if watchdog else None)
             await stop.wait()
+            sdnotify.notify("STOPPING=1")
             periodic.cancel()
+            if pinger is not None:
+                pinger.cancel()
     finally:
+        if admin is not None:
+            await admin.close()
         await server.stop(grace=2)
         store.close()
         log.info("collector stopped")
+
+
+async def _collector_http(config: CollectorConfig, ingest: object, store: SQLiteStore,
+                          checkpoints: Checkpointer) -> AdminServer | None:
+    """GET /metrics when ops.http_listen is set (health stays the standard gRPC service)."""
+    from agent.metrics import CONTENT_TYPE, CollectorMetrics, exposition, registry_of
+
+    if not config.ops.http_listen:
+        return None
+    registry = registry_of(CollectorMetrics(ingest, store, checkpoints))
+
+    async def metrics() -> Response:
+        return Response(200, exposition(registry), CONTENT_TYPE)
+
+    admin = AdminServer(config.ops.http_listen, {("GET", "/metrics"): metrics})
+    port = await admin.start()
+    address = f"{config.ops.http_listen.rpartition(':')[0]}:{port}"
+    print(f"sealtail collector http on {address}", flush=True)
+    log.info("HTTP endpoint on http://%s (/metrics)", address)
+    return admin
 
 
 def _read_token(path: Path) -> str:

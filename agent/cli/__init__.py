@@ -38,12 +38,17 @@ def fail(exc: SealtailError) -> click.ClickException:
     return click.ClickException(str(exc))
 
 
-def setup_logging(level: str = "INFO") -> None:
-    # One line per event on stderr, key=value: journald and `kubectl logs` keep it whole.
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
-        format="%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
-    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+def setup_logging(level: str = "INFO", form: str = "keyvalue") -> None:
+    # One line per event on stderr, key=value or JSON: journald and `kubectl logs` keep it whole.
+    from agent import logfmt
+
+    logfmt.setup(level, form)
+
+
+def log_format_option(f: F) -> F:
+    return click.option("--log-format", type=click.Choice(cfg.LOG_FORMATS),
+                        help="stderr log lines: keyvalue or json (overrides ops.log_format)."
+                        )(f)
 
 
 def config_option(f: F) -> F:
@@ -84,10 +89,12 @@ def keygen(out: Path, comment: str) -> None:
 @click.option("--collector-key", type=click.Path(path_type=Path),
               help="File with the collector's verifier key (checkpoints in acks are checked).")
 @click.option("--log-level", default="INFO", show_default=True)
+@log_format_option
+@click.option("--http-listen", help="HOST:PORT for /metrics, /healthz, /status, /reload.")
 @click.argument("globs", nargs=-1)
 def agent(config_file: Path | None, collector: str | None, key: Path | None,
           state: Path | None, name: str | None, collector_key: Path | None, log_level: str,
-          globs: tuple[str, ...]) -> None:
+          log_format: str | None, http_listen: str | None, globs: tuple[str, ...]) -> None:
     """Tail files matching GLOBS, seal and ship them to a collector.
 
     Example: sealtail agent --collector 127.0.0.1:7600 --key agent.key --state ./state
@@ -95,16 +102,23 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
     """
     from agent.daemon import run_agent
 
-    setup_logging(log_level)
+    setup_logging(log_level, log_format or "keyvalue")
+    overrides = {
+        "agent.collector": collector, "agent.key": str(key) if key else None,
+        "agent.state_dir": str(state) if state else None, "agent.name": name,
+        "agent.collector_key": str(collector_key) if collector_key else None,
+        "tail.paths": list(globs) if globs else None, "ops.log_format": log_format,
+        "ops.http_listen": http_listen}
+
+    def load_config() -> cfg.AgentConfig:
+        """The file and the flags, as at start: SIGHUP and /reload read them again."""
+        conf = cfg.merge_overrides(cfg.load(cfg.AgentConfig, config_file), overrides)
+        return conf.check(str(config_file) if config_file else "command line")
+
     try:
-        conf = cfg.load(cfg.AgentConfig, config_file)
-        conf = cfg.merge_overrides(conf, {
-            "agent.collector": collector, "agent.key": str(key) if key else None,
-            "agent.state_dir": str(state) if state else None, "agent.name": name,
-            "agent.collector_key": str(collector_key) if collector_key else None,
-            "tail.paths": list(globs) if globs else None})
-        conf.check(str(config_file) if config_file else "command line")
-        asyncio.run(run_agent(conf))
+        conf = load_config()
+        setup_logging(log_level, conf.ops.log_format)
+        asyncio.run(run_agent(conf, load_config))
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
         raise fail(exc) from exc
@@ -119,9 +133,11 @@ def agent(config_file: Path | None, collector: str | None, key: Path | None,
 @click.option("--query-token-file", type=click.Path(path_type=Path),
               help="Require this bearer token on every query.")
 @click.option("--log-level", default="INFO", show_default=True)
+@log_format_option
+@click.option("--http-listen", help="HOST:PORT for /metrics.")
 def collector(config_file: Path | None, listen: str | None, data: Path | None,
               authorized_keys: Path | None, query_token_file: Path | None,
-              log_level: str) -> None:
+              log_level: str, log_format: str | None, http_listen: str | None) -> None:
     """Receive, verify and store segments; answer queries.
 
     Example: sealtail collector --listen 127.0.0.1:7600 --data ./store
@@ -129,14 +145,16 @@ def collector(config_file: Path | None, listen: str | None, data: Path | None,
     """
     from agent.daemon import run_collector
 
-    setup_logging(log_level)
+    setup_logging(log_level, log_format or "keyvalue")
     try:
         conf = cfg.load(cfg.CollectorConfig, config_file)
         conf = cfg.merge_overrides(conf, {
             "collector.listen": listen, "collector.data_dir": str(data) if data else None,
             "collector.authorized_keys": str(authorized_keys) if authorized_keys else None,
-            "collector.query_token_file": str(query_token_file) if query_token_file else None})
+            "collector.query_token_file": str(query_token_file) if query_token_file else None,
+            "ops.log_format": log_format, "ops.http_listen": http_listen})
         conf.check(str(config_file) if config_file else "command line")
+        setup_logging(log_level, conf.ops.log_format)
         asyncio.run(run_collector(conf))
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
@@ -444,3 +462,16 @@ def _header_key(bundle: bytes) -> bytes:
     from agent.formats import parse_bundle, parse_header
 
     return parse_header(parse_bundle(bundle).header).agent_key
+
+
+def _register_commands() -> None:
+    # Command modules import helpers from this module, so they are added once it is complete.
+    from agent.cli._config import config_group
+    from agent.cli._status import reload, status
+
+    main.add_command(config_group)
+    main.add_command(status)
+    main.add_command(reload)
+
+
+_register_commands()

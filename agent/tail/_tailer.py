@@ -149,6 +149,7 @@ class Tailer:
         self._last_scan = float("-inf")
         self._warned_limit = self._warned_empty = False
         self._changed = asyncio.Event()
+        self._scanned = asyncio.Event()  # set after the first scan: files are being tailed
         self._lines = self._bytes = self._rotations = self._truncations = 0
         self._truncated_lines = self._nuls = self._copy_bytes = self._dropped = 0
 
@@ -161,6 +162,24 @@ class Tailer:
             + sum(f.splitter.truncated_lines for f in open_files),
             nul_bytes_skipped=self._nuls + sum(f.splitter.nul_bytes_skipped for f in open_files),
             copies_skipped_bytes=self._copy_bytes, unread_bytes_dropped=self._dropped)
+
+    def reconfigure(self, config: TailConfig) -> None:
+        """Apply a reloaded [tail] table. New globs are scanned at once; files no longer
+        matched are read to their end and then closed, like a rotated file (they are not
+        counted as rotations, and no sibling generation is looked for). Offsets stay."""
+        self._config = config
+        now = self._monotonic()
+        still = self._matching_paths()
+        for key, f in self._files.items():
+            if key not in still and f.unreachable_since is None:
+                f.unreachable_since = now
+                log.info("no longer matched by tail.paths: %s (reading it to its end)", f.path)
+        self._last_scan = float("-inf")  # rescan on the next turn
+        self._changed.set()
+
+    async def wait_scanned(self) -> None:
+        """Wait until the globs have been scanned once (the files found are open)."""
+        await self._scanned.wait()
 
     def cursors(self) -> list[Cursor]:
         return [f.cursor() for f in self._files.values()]
@@ -282,6 +301,7 @@ class Tailer:
             if tracked is not None:
                 self._history[path] = _Occupant(key, tracked.real_path, tracked.last_mtime_ns)
         self._start_at_end = False
+        self._scanned.set()
 
     def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
               from_start: bool = False) -> _TrackedFile | None:

@@ -59,11 +59,13 @@ class Process:
         self.args = args
         self.log_path = log_path
         self.proc: subprocess.Popen[str] | None = None
+        self.env: dict[str, str] = {}  # added to the environment at start
 
     def start(self) -> None:
         self._log = open(self.log_path, "a")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen([*SEALTAIL, *self.args], cwd=REPO, stdout=subprocess.PIPE,
-                                     stderr=self._log, text=True)
+                                     stderr=self._log, text=True,
+                                     env={**os.environ, **self.env} if self.env else None)
         RUNNING.append(self)
 
     def dump_stacks(self) -> None:

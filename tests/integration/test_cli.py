@@ -9,12 +9,13 @@ import pytest
 
 from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
 
-COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove"]
+COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove",
+            "config check", "status", "reload"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_ending_with_an_example(command: str) -> None:
-    out = run_cli(command, "--help").stdout
+    out = run_cli(*command.split(), "--help").stdout
     assert "Example:" in out
 
 

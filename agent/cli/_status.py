@@ -1,0 +1,226 @@
+"""`sealtail status` and `sealtail reload`: look at and steer a running agent.
+
+Both find the agent through its state directory: ``STATE/http.address`` is written by an agent
+whose HTTP endpoint is on (``ops.http_listen``). `status` falls back to reading the state
+directory alone (what was acknowledged, what waits in the spool, the anchor) when the agent is
+stopped or has no endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+
+from agent import config as cfg
+from agent.cli import UsageError, config_option, fail
+from agent.errors import SealtailError
+
+HTTP_TIMEOUT_SECS = 5.0
+
+
+def _state_dir(config_file: Path | None, state: Path | None) -> Path | None:
+    if state is not None:
+        return state
+    if config_file is not None:
+        try:
+            conf = cfg.load(cfg.AgentConfig, config_file)
+        except SealtailError as exc:
+            raise fail(exc) from exc
+        return Path(conf.agent.state_dir) if conf.agent.state_dir else None
+    return None
+
+
+def _endpoint(state: Path | None, url: str | None) -> str | None:
+    if url:
+        return url if url.startswith("http") else f"http://{url}"
+    if state is not None:
+        try:
+            address = (state / "http.address").read_text().strip()
+        except OSError:
+            return None
+        return f"http://{address}" if address else None
+    return None
+
+
+def _request(url: str, method: str = "GET") -> tuple[int, bytes]:
+    req = urllib.request.Request(url, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_SECS) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def offline_status(state: Path) -> dict[str, Any]:
+    """What the state directory alone tells (the agent need not run)."""
+    from agent.errors import VerificationError
+    from agent.formats import peek_checkpoint
+
+    if not state.is_dir():
+        raise UsageError(f"{state}: no such state directory")
+    out: dict[str, Any] = {"state_dir": str(state), "live": False}
+    head_file = state / "head.json"
+    files = []
+    try:
+        head = json.loads(head_file.read_text())
+        out["acknowledged"] = {"next_seq": head["next_seq"], "lines_total": head["lines_total"],
+                               "last_ack_unix": head_file.stat().st_mtime}
+        files = [{"path": c["path"], "inode": c["inode"], "offset": c["offset"], "size": None}
+                 for c in head.get("cursors", [])]
+    except (OSError, ValueError, KeyError, TypeError):
+        out["acknowledged"] = None
+    for f in files:
+        try:
+            st = os.stat(f["path"])
+            if st.st_ino == f["inode"]:
+                f["size"] = st.st_size
+        except OSError:
+            pass
+    out["files"] = sorted(files, key=lambda f: f["path"])
+    segs = sorted((state / "spool").glob("*.seg"))
+    stats = [p.stat() for p in segs]
+    out["spool"] = {"segments": len(segs), "bytes": sum(s.st_size for s in stats),
+                    "oldest_seq": int(segs[0].stem) if segs else None,
+                    "oldest_age_secs": round(time.time() - stats[0].st_mtime, 3) if segs else 0.0}
+    out["checkpoint"] = None
+    anchor = state / "anchor.checkpoint"
+    if anchor.exists():
+        try:
+            cp = peek_checkpoint(anchor.read_bytes())
+            out["checkpoint"] = {"origin": cp.origin, "size": cp.size, "root": cp.root.hex()}
+        except (OSError, VerificationError):
+            out["checkpoint"] = {"error": "unreadable anchor.checkpoint"}
+    return out
+
+
+def _when(unix: float | None) -> str:
+    if unix is None:
+        return "never (since start)"
+    ago = time.time() - unix
+    stamp = dt.datetime.fromtimestamp(unix, dt.UTC).isoformat(timespec="seconds")
+    return f"{stamp} ({ago:.0f} s ago)"
+
+
+def render(st: dict[str, Any]) -> str:
+    """A readable table."""
+    rows: list[tuple[str, str]] = []
+    if st.get("live"):
+        rows.append(("agent", f"{st['agent']} (pid {st['pid']}), collector {st['collector']}"))
+        h = st["health"]
+        rows.append(("health", f"{'healthy' if h['healthy'] else 'UNHEALTHY'}: {h['reason']}"))
+    else:
+        rows.append(("agent", f"not reachable: offline view of {st['state_dir']}"))
+    sp = st["spool"]
+    rows.append(("spool", f"{sp['segments']} segments, {sp['bytes']} bytes waiting"
+                 + (f"; oldest seq {sp['oldest_seq']}, {sp['oldest_age_secs']:.1f} s old"
+                    if sp["segments"] else "")))
+    if st.get("live"):
+        sh = st["ship"]
+        rows.append(("shipping", f"{'connected' if sh['connected'] else 'not connected'}; "
+                     f"{sh['segments_acknowledged']} segments / {sh['lines_acknowledged']} lines "
+                     f"acknowledged since start; {sh['reconnects']} reconnects, "
+                     f"{sh['refusals']} refusals"
+                     + (f"; last error: {sh['last_error']}" if sh["last_error"] else "")))
+        rows.append(("last ack", _when(sh["last_ack_unix"])))
+        rows.append(("next seq", str(sp["next_seq"])))
+    else:
+        ack = st.get("acknowledged")
+        rows.append(("last ack", "none recorded" if ack is None else
+                     f"{_when(ack['last_ack_unix'])}: through seq {ack['next_seq'] - 1}, "
+                     f"{ack['lines_total']} lines"))
+    cp = st.get("checkpoint")
+    rows.append(("checkpoint", "none yet (anchor.checkpoint)" if cp is None else
+                 cp.get("error") or f"{cp['origin']} size {cp['size']} root {cp['root'][:16]}…"))
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k.ljust(width)}  {v}" for k, v in rows]
+    files = st.get("files", [])
+    lines.append("")
+    header = ("FILE", "INODE", "OFFSET", "SIZE", "BEHIND")
+    table = [header]
+    for f in files:
+        size = f["size"]
+        behind = "-" if size is None else str(max(0, size - f["offset"]))
+        table.append((f["path"], str(f["inode"]), str(f["offset"]),
+                      "-" if size is None else str(size), behind))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for r in table:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    if not files:
+        lines.append("(no files tailed)" if st.get("live") else "(no saved cursors)")
+    return "\n".join(lines)
+
+
+@click.command()
+@config_option
+@click.option("--state", type=click.Path(path_type=Path, file_okay=False),
+              help="The agent's state directory (default: agent.state_dir of --config).")
+@click.option("--url", help="The agent's HTTP endpoint HOST:PORT (default: STATE/http.address).")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(config_file: Path | None, state: Path | None, url: str | None,
+           as_json: bool) -> None:
+    """Show a running agent's files and offsets, spool, last acknowledgement and collector
+    checkpoint. Asks the agent's HTTP endpoint; without one, reads the state directory.
+
+    Example: sealtail status --state /var/lib/sealtail
+    """
+    state_dir = _state_dir(config_file, state)
+    endpoint = _endpoint(state_dir, url)
+    st: dict[str, Any] | None = None
+    if endpoint is not None:
+        try:
+            code, body = _request(f"{endpoint}/status")
+            if code == 200:
+                st = {**json.loads(body), "live": True}
+        except (OSError, ValueError):
+            st = None
+    if st is None:
+        if state_dir is None:
+            raise UsageError(f"agent at {endpoint} not reachable and no --state to read"
+                             if endpoint else "give --state, --config or --url")
+        st = offline_status(state_dir)
+    click.echo(json.dumps(st, indent=1) if as_json else render(st))
+
+
+@click.command()
+@config_option
+@click.option("--state", type=click.Path(path_type=Path, file_okay=False),
+              help="The agent's state directory (its http.address names the endpoint).")
+@click.option("--url", help="The agent's HTTP endpoint HOST:PORT.")
+@click.option("--pid", type=int, help="Send SIGHUP to this process instead (no answer comes "
+                                       "back: look in the agent's log).")
+def reload(config_file: Path | None, state: Path | None, url: str | None,
+           pid: int | None) -> None:
+    """Make a running agent re-read its config: new globs start, removed ones stop after
+    draining, rule changes apply to new lines. An invalid config is refused (exit 1) and the
+    running one stays.
+
+    Example: sealtail reload --state /var/lib/sealtail
+    """
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGHUP)
+        except OSError as exc:
+            raise UsageError(f"pid {pid}: {exc.strerror}") from exc
+        click.echo(f"sent SIGHUP to {pid}")
+        return
+    endpoint = _endpoint(_state_dir(config_file, state), url)
+    if endpoint is None:
+        raise UsageError("no endpoint: give --url, --state of an agent with ops.http_listen, "
+                         "or --pid")
+    try:
+        code, body = _request(f"{endpoint}/reload", method="POST")
+    except OSError as exc:
+        raise click.ClickException(f"{endpoint}: {exc}") from exc
+    click.echo(body.decode().rstrip())
+    if code != 200:
+        raise SystemExit(1)
