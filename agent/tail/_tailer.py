@@ -37,7 +37,7 @@ import watchfiles
 from agent.config import TailConfig
 from agent.records import Cursor, FileIdentity, LineBatch
 from agent.tail._identity import FINGERPRINT_BYTES, fingerprint_matches, identify, read_at
-from agent.tail._lines import LineSplitter
+from agent.tail._lines import TAIL_BYTES, LineSplitter
 
 log = logging.getLogger("sealtail.tail")
 
@@ -343,25 +343,33 @@ class Tailer:
                                     tail=read_at(fd, saved.before_length,
                                                  saved.offset - saved.before_length))
             self._truncations += 1
-            log.warning("%s: %s; reading it from the start", path, problem)
-            # Its old content may live on in a copy (copytruncate): remember it.
+            log.warning("%s: %s; not resuming at the saved offset", path, problem)
+            # Its old content may live on in a copy (copytruncate): remember it. And this
+            # file may itself be a copy of something read (a reused inode number): go on.
             self._recent.append(_Content(saved.identity.fingerprint,
                                          saved.identity.fingerprint_length, saved.offset,
                                          saved.before_hash, saved.before_length))
+            copy_of = self._copy_offset(fd, identity, size)
+            if copy_of:
+                return self._copy_splitter(fd, copy_of, path)
             return LineSplitter(0, limit, skip_nuls=True)
         if from_start:
             return LineSplitter(0, limit)
         copy_of = self._copy_offset(fd, identity, size)
         if copy_of:
-            self._copy_bytes += copy_of
-            log.info("%s is a copy of content already read; reading it from offset %d",
-                     path, copy_of)
-            return LineSplitter(copy_of, limit, tail=read_at(fd, min(copy_of, 256),
-                                                              copy_of - min(copy_of, 256)))
+            return self._copy_splitter(fd, copy_of, path)
         if self._start_at_end:
             end = _last_line_end(fd, size)
             return LineSplitter(end, limit, tail=read_at(fd, min(end, 256), end - min(end, 256)))
         return LineSplitter(0, limit)
+
+    def _copy_splitter(self, fd: int, offset: int, path: str) -> LineSplitter:
+        self._copy_bytes += offset
+        log.info("%s is a copy of content already read; reading it from offset %d", path,
+                 offset)
+        before = min(offset, TAIL_BYTES)
+        return LineSplitter(offset, self._config.max_line_bytes,
+                            tail=read_at(fd, before, offset - before))
 
     def _copy_offset(self, fd: int, identity: FileIdentity, size: int) -> int:
         """If this new file starts with content another file already delivered, where that
