@@ -63,6 +63,10 @@ def load_signing_key(path: Path, *, check_permissions: bool = True) -> nacl.sign
             f"{stat.S_IMODE(st.st_mode):04o}); run `chmod 600 {path}`",
             code=ErrorCode.KEY_FILE_PERMISSIONS)
     parts = text.split()
+    if parts and parts[0] == PUBLIC_TAG:
+        raise KeyFileError(f"{path}: this is a public key; give the private key file "
+                           f"(usually {path.with_suffix('') if path.suffix == '.pub' else path}"
+                           ")")
     if len(parts) != 2 or parts[0] != PRIVATE_TAG:
         raise KeyFileError(
             f"{path}: not a sealtail private key (expected '{PRIVATE_TAG} <base64>')")

@@ -187,7 +187,11 @@ def client_address(config_file: Path | None, flag: str | None) -> str:
         return cfg.ClientSection().collector
     data = cfg.load_toml(config_file)
     for table, key in (("client", "collector"), ("agent", "collector"), ("collector", "listen")):
-        value = data.get(table, {}).get(key)
+        section = data.get(table, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"expected a table, got {section!r}", file=str(config_file),
+                              key=table)
+        value = section.get(key)
         if isinstance(value, str) and value:
             return value
     raise ConfigError("no collector address (set client.collector)", file=str(config_file))
@@ -216,6 +220,17 @@ def parse_time(value: str, *, now_ns: int | None = None) -> int:
 def escape_line(data: bytes) -> str:
     """Text form of a line: UTF-8 where valid, invalid bytes as \\xNN."""
     return data.decode("utf-8", errors="backslashreplace")
+
+
+# C0 controls (but tab), DEL and C1 controls: a log line must not drive the terminal
+# (colours, clearing, window titles, or \r overprinting a line with a forged one).
+_TERMINAL_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+                      if c != 0x09}
+
+
+def terminal_line(data: bytes) -> str:
+    """`escape_line`, with control characters also shown as \\xNN (for text output)."""
+    return escape_line(data).translate(_TERMINAL_CONTROLS)
 
 
 def format_time(ns: int) -> str:
@@ -269,7 +284,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
 def _render(r: pb.SearchResult, as_json: bool) -> str:
     e = pb.Entry.FromString(r.entry)
     if not as_json:
-        return f"{format_time(e.time_ns)} {r.agent} {e.category} {escape_line(e.line)}"
+        return f"{format_time(e.time_ns)} {r.agent} {e.category} {terminal_line(e.line)}"
     flags = [name for bit, name in ((1, "partial"), (2, "truncated"), (4, "continued"))
              if e.flags & bit]
     return json.dumps({
@@ -277,6 +292,7 @@ def _render(r: pb.SearchResult, as_json: bool) -> str:
         "offset": e.offset, "time": format_time(e.time_ns), "time_ns": e.time_ns,
         "category": e.category, "layer": pb.Layer.Name(e.layer).removeprefix("LAYER_").lower(),
         "confidence": round(e.confidence, 4), "flags": flags,
+        "original_length": e.original_length or len(e.line),
         "line": escape_line(e.line), "line_b64": base64.b64encode(e.line).decode(),
     }, ensure_ascii=False)
 
@@ -411,7 +427,7 @@ def _print_line(line: Any, as_json: bool) -> None:
                f"{line.leaf_index} of {cp.origin} checkpoint size {cp.size} root "
                f"{cp.root.hex()[:16]}")
     click.echo(f"{format_time(line.entry.time_ns)} {line.entry.category} "
-               f"{escape_line(line.entry.line)}")
+               f"{terminal_line(line.entry.line)}")
 
 
 @main.command()

@@ -172,6 +172,15 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     uri = f"file:{path}?mode={'ro' if readonly else 'rwc'}"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 10000")
+    if readonly:
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        except sqlite3.OperationalError:
+            # A copy on read-only media: WAL needs a writable -shm beside the file. Read it
+            # as immutable (nobody is writing a copy), which needs no lock or -shm.
+            conn.close()
+            conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True,
+                                   isolation_level=None, check_same_thread=False)
     return conn
 
 

@@ -405,7 +405,7 @@ class Tailer:
             if cursor is None:
                 continue
             path = _find_inode(Path(cursor.path).parent, key)
-            if path is None:
+            if path is None or not _same_content(path, cursor):
                 self._saved.pop(key, None)
                 continue
             f = self._open(path, now)
@@ -419,8 +419,8 @@ class Tailer:
             if key in found:
                 continue
             path = _find_inode(Path(cursor.path).parent, key)
-            if path is None:
-                continue
+            if path is None or not _same_content(path, cursor):
+                continue  # gone, or its inode number now belongs to an unrelated file
             f = self._open(path, now)
             if f is not None:
                 f.unreachable_since = now
@@ -646,6 +646,20 @@ def _resume_problem(fd: int, saved: Cursor, size: int) -> str | None:
                                         saved.offset - saved.before_length) != saved.before_hash:
         return "the bytes before the saved offset changed: rewritten while stopped"
     return None
+
+
+def _same_content(path: str, cursor: Cursor) -> bool:
+    """True when the file at `path` still holds what `cursor` was taken from."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return _resume_problem(fd, cursor, os.fstat(fd).st_size) is None
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _hash_at(fd: int, length: int, offset: int) -> bytes:
