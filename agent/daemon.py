@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from agent.classify import Classifier
 from agent.collector import build_server
@@ -29,6 +31,7 @@ from agent.tail import Tailer
 log = logging.getLogger("sealtail.daemon")
 
 QUEUE_BATCHES = 64  # bound of each inter-stage queue (batches of up to ~1 MiB of lines)
+CACHE_SAVE_SECS = 60.0  # how often the classifier's template cache is written to state_dir
 
 
 def _stop_event() -> asyncio.Event:
@@ -47,7 +50,10 @@ async def run_agent(config: AgentConfig) -> None:
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
     tailer = Tailer(config.tail, spool.cursors, lines)
-    classifier = Classifier(config.classify)
+    # Checks the model file and starts its workers before anything is read: a missing,
+    # corrupt or wrong-hash model stops the agent here, with the file named.
+    classifier = await asyncio.to_thread(Classifier, config.classify,
+                                         state_dir=Path(config.agent.state_dir))
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled, spool.append)
     shipper = Shipper(config.ship, config.agent.collector, spool)
     stop = _stop_event()
@@ -57,10 +63,34 @@ async def run_agent(config: AgentConfig) -> None:
     async def classify_loop() -> None:
         while True:
             batch = await lines.get()
-            await labeled.put(classifier.classify(batch))
+            await labeled.put(await classifier.classify_async(batch))
+            lines.task_done()  # lets shutdown wait for the batch in hand (lines.join())
 
+    async def save_cache_loop() -> None:
+        while True:  # a crash loses at most this much of the warm cache
+            await asyncio.sleep(CACHE_SAVE_SECS)
+            await asyncio.to_thread(classifier.save_cache)
+
+    try:
+        await _run_pipeline(config, tailer, classifier, classify_loop, save_cache_loop, sealer,
+                            shipper, spool, lines, labeled, stop)
+    finally:
+        await asyncio.to_thread(classifier.close)
+        stats = classifier.statistics()
+        log.info("classified %d lines: by layer %s, %d fallbacks, %d model worker crashes",
+                 stats.lines, stats.by_layer, stats.fallback_lines, stats.worker_crashes)
+    log.info("agent stopped")
+
+
+async def _run_pipeline(config: AgentConfig, tailer: Tailer, classifier: Classifier,
+                        classify_loop: Callable[[], Coroutine[Any, Any, None]],
+                        save_cache_loop: Callable[[], Coroutine[Any, Any, None]],
+                        sealer: Sealer, shipper: Shipper, spool: Spool,
+                        lines: asyncio.Queue[LineBatch],
+                        labeled: asyncio.Queue[LabeledBatch | None], stop: asyncio.Event) -> None:
     async with asyncio.TaskGroup() as tg:
         tail_task = tg.create_task(tailer.run(), name="tail")
+        cache_task = tg.create_task(save_cache_loop(), name="save-cache")
         classify_task = tg.create_task(classify_loop(), name="classify")
         seal_task = tg.create_task(sealer.run(), name="seal")
         ship_task = tg.create_task(shipper.run(), name="ship")
@@ -71,9 +101,11 @@ async def run_agent(config: AgentConfig) -> None:
         tail_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tail_task
-        while not lines.empty():  # classify what the tailer already read
-            await labeled.put(classifier.classify(lines.get_nowait()))
+        # Classify what the tailer already read, including a batch waiting for the model;
+        # cancelling mid-batch would drop it.
+        await lines.join()
         classify_task.cancel()
+        cache_task.cancel()
         await labeled.put(None)
         await seal_task
         try:
@@ -84,7 +116,6 @@ async def run_agent(config: AgentConfig) -> None:
                         len(spool.pending_seqs()))
         ship_task.cancel()
         stopped.cancel()
-    log.info("agent stopped")
 
 
 async def run_collector(config: CollectorConfig) -> None:
