@@ -56,6 +56,9 @@ class ClassifyConfig:
     model_prompt: str = _opt("{line}\n", "prompt text; {line} stands for the line's template")
     model_labels: list[str] = _opt(
         [], "with model_file: CATEGORY=TOKEN pairs; the model's next token picks the category")
+    model_min_confidence: float = _opt(
+        0.99, "below this probability the model's answer is ignored: the line gets the rules' "
+              "label, else unclassified")
     model_workers: int = _opt(1, "model worker processes (one model instance each)")
     max_wait_ms: int = _opt(200, "longest a line waits for the model before it is sealed with "
                                  "the rules' label (layer fallback)")
@@ -135,6 +138,9 @@ def check_classify(c: ClassifyConfig, file: str) -> None:
         if getattr(c, key) <= 0:
             raise ConfigError(f"must be > 0, got {getattr(c, key)}", file=file,
                               key=f"classify.{key}")
+    if not 0.0 <= c.model_min_confidence <= 1.0:
+        raise ConfigError(f"must be within 0..1, got {c.model_min_confidence}", file=file,
+                          key="classify.model_min_confidence")
     if "{line}" not in c.model_prompt:
         raise ConfigError("must contain {line}", file=file, key="classify.model_prompt")
     if c.model_labels and not c.model_file:

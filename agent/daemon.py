@@ -49,11 +49,11 @@ async def run_agent(config: AgentConfig) -> None:
                                     bytes(key.verify_key))
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
-    tailer = Tailer(config.tail, spool.cursors, lines)
     # Checks the model file and starts its workers before anything is read: a missing,
     # corrupt or wrong-hash model stops the agent here, with the file named.
     classifier = await asyncio.to_thread(Classifier, config.classify,
                                          state_dir=Path(config.agent.state_dir))
+    tailer = Tailer(config.tail, spool.cursors, lines)
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled, spool.append)
     shipper = Shipper(config.ship, config.agent.collector, spool)
     stop = _stop_event()

@@ -9,8 +9,9 @@ matrix of the chosen mode over all systems.
 Modes:
   rules     built-in rules alone ("unclassified" counted as normal: it is the default class)
   model     the shipped model alone
-  both      the agent's order (agent.classify.COMBINED_RULE_CATEGORIES): a rule decides when it
-            names one of those categories, the model decides the rest
+  both      the agent's classifier with its default config: a rule decides when it names one of
+            COMBINED_RULE_CATEGORIES, the model decides the rest when its probability reaches
+            classify.model_min_confidence, else the rules' label or unclassified
 
 Usage: python scripts/eval_classify.py [--json FILE] [--systems A,B]
 """
@@ -30,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.classify import CATEGORIES, Classifier, RuleSet  # noqa: E402
-from agent.classify._classifier import COMBINED_RULE_CATEGORIES  # noqa: E402
 from agent.config import ClassifyConfig  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -103,12 +103,20 @@ def per_template(system: System, pred: list[str]) -> tuple[list[str], list[str]]
     return [truth[i] for i in ids], [votes[i].most_common(1)[0][0] for i in ids]
 
 
+def _scored(category: str) -> str:
+    """`unclassified` is scored as `normal`, the taxonomy's class for everything else."""
+    return "normal" if category == "unclassified" else category
+
+
 def predict(systems: list[System]) -> tuple[dict[str, dict[str, list[str]]], dict[str, float]]:
     """Predictions per system and mode, and timing figures."""
     rules = RuleSet([], use_defaults=True)
     started = time.perf_counter()
-    model = Classifier(ClassifyConfig(default_rules=False, cache_persist=False))
+    # the model alone: every answer taken, however unsure
+    model = Classifier(ClassifyConfig(default_rules=False, cache_persist=False,
+                                      model_min_confidence=0.0))
     startup = time.perf_counter() - started
+    agent = Classifier(ClassifyConfig(cache_persist=False))  # exactly the agent's default
     out: dict[str, dict[str, list[str]]] = {}
     model_secs = 0.0
     try:
@@ -118,15 +126,15 @@ def predict(systems: list[System]) -> tuple[dict[str, dict[str, list[str]]], dic
             by_model = [lab.category for lab in model.label_many(s.lines)]
             model_secs += time.perf_counter() - t0
             out[s.name] = {
-                "rules": [r or "normal" for r in by_rule],
+                "rules": [_scored(r or "unclassified") for r in by_rule],
                 "model": by_model,
-                "both": [r if r in COMBINED_RULE_CATEGORIES else m
-                         for r, m in zip(by_rule, by_model, strict=True)],
+                "both": [_scored(lab.category) for lab in agent.label_many(s.lines)],
                 "rules-first": [r or m for r, m in zip(by_rule, by_model, strict=True)],
             }
         stats = model.statistics()
     finally:
         model.close()
+        agent.close()
     return out, {"model_startup_secs": startup, "model_secs": model_secs,
                  "model_templates": stats.model_answers}
 

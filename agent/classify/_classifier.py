@@ -2,7 +2,8 @@
 
 Per line: user rules (every line; they may test any byte) → the template's cached label → the
 built-in rules for the categories they decide precisely → the model (once per new template, in
-a worker process) → when the model has not answered within `max_wait_ms`: the rules' label or
+a worker process; an answer below `model_min_confidence` is replaced by the rules' label or
+`unclassified`) → when the model has not answered within `max_wait_ms`: the rules' label or
 `unclassified`, with layer FALLBACK, counted and not cached, so later lines of that template get
 the model's answer.
 """
@@ -48,6 +49,7 @@ class ClassifyStatistics:
     cache_hits: int
     cache_misses: int
     model_answers: int = 0
+    model_unsure: int = 0    # answers below model_min_confidence, replaced by the rules' label
     fallback_lines: int = 0
     worker_crashes: int = 0
     worker_restarts: int = 0
@@ -81,7 +83,7 @@ class Classifier:
         self._labels: dict[tuple[str, int], Label] = {}
         self._pending: dict[bytes, Future[Answer]] = {}
         self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
-        self._fallbacks = self._answers = 0
+        self._fallbacks = self._answers = self._unsure = 0
         self._pool: WorkerPool | None = None
         self._spec: ModelSpec | None = None
         self._cache_path = state_dir / CACHE_FILE if state_dir and config.cache_persist else None
@@ -149,12 +151,18 @@ class Classifier:
         del self._pending[template]
         answer = None if fut.cancelled() else fut.result()
         assert self._spec is not None
-        if answer is not None:
+        if answer is None:  # the worker died on this template twice: never ask again
+            label = self._rules_label(template, LAYER_FALLBACK)
+        elif answer[1] < self._config.model_min_confidence:
+            # An unsure answer is mostly a line unlike anything trained on; measured on the
+            # shared data's development systems, trusting it did more harm than the rules.
+            self._answers += 1
+            self._unsure += 1
+            label = self._rules_label(template, LAYER_RULES)
+        else:
             self._answers += 1
             index, confidence = answer
             label = self._label(self._spec.categories[index], LAYER_MODEL, confidence)
-        else:  # the worker died on this template twice: never ask again
-            label = self._rules_label(template, LAYER_FALLBACK)
         self._cache.put(template, label)
 
     def _harvest(self) -> None:
@@ -289,7 +297,8 @@ class Classifier:
             lines=sum(self._counts.values()), by_category=dict(self._counts),
             by_layer=dict(self._layers), templates_cached=len(self._cache),
             cache_hits=self._cache.hits, cache_misses=self._cache.misses,
-            model_answers=self._answers, fallback_lines=self._fallbacks,
+            model_answers=self._answers, model_unsure=self._unsure,
+            fallback_lines=self._fallbacks,
             worker_crashes=pool.crashes if pool else 0,
             worker_restarts=pool.restarts if pool else 0)
 

@@ -10,6 +10,7 @@ label index + f32 confidence. At start it prints one line, `READY <vocab size>` 
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -58,6 +59,10 @@ def serve(spec: dict[str, object], stdin: BinaryIO, stdout: BinaryIO) -> int:
 
 
 def main() -> int:
+    # Ctrl-C and systemd's SIGTERM reach the whole process group; the agent still drains its
+    # lines after them, so the worker lives on until the agent closes the pipe (EOF).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     return serve(json.loads(sys.argv[1]), sys.stdin.buffer, sys.stdout.buffer)
 
 

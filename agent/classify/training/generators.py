@@ -88,6 +88,21 @@ def _word(r: random.Random) -> str:
     return r.choice(_WORDS)
 
 
+_TOOLS = ["systemctl", "apt-get", "apt", "yum", "vim", "nano", "cat", "tail", "less", "cp", "mv",
+          "rm", "mkdir", "chmod", "chown", "docker", "kubectl", "journalctl", "service", "reboot",
+          "shutdown", "iptables", "ufw", "useradd", "passwd", "mount", "umount", "tee", "sed",
+          "bash", "sh", "su", "crontab", "git", "pip3", "python3", "hostnamectl", "ip", "ls",
+          "find", "tar", "rsync", "openssl", "certbot", "nginx", "fdisk", "dd", "visudo", "snap"]
+
+
+def _command(r: random.Random) -> str:
+    tool = r.choice(_TOOLS)
+    args = " ".join(r.choice([_path(r), _word(r), f"-{r.choice('aflrRvxyz')}", r.choice(_SERVICES),
+                              r.choice(["restart", "status", "install", "update", "-y", "start"])])
+                    for _ in range(r.randint(0, 3)))
+    return f"/{r.choice(['usr/bin', 'bin', 'usr/sbin', 'sbin', 'usr/local/bin'])}/{tool} {args}".rstrip()
+
+
 def _path(r: random.Random) -> str:
     top = r.choice(["/var/lib", "/etc", "/opt", "/srv", "/home/" + r.choice(_USERS), "/tmp",
                     "/data", "/usr/share", "/var/www/html"])
@@ -153,9 +168,7 @@ _FILL: dict[str, Callable[[random.Random], str]] = {
     "rack": lambda r: f"R{r.randint(0, 7)}{r.randint(0, 7)}-M{r.randint(0, 1)}-N{r.randint(0, 15)}-C:J{r.randint(2, 17):02d}-U{r.randint(0, 1)}{r.randint(0, 1)}",
     "mon": lambda r: r.choice(_MONTHS),
     "exe": lambda r: r.choice(["/usr/sbin/sshd", "/usr/bin/sudo", "/bin/su", "/usr/sbin/cron", "/usr/bin/login", "/usr/lib/systemd/systemd"]),
-    "cmd": lambda r: r.choice(["/bin/systemctl restart nginx", "/usr/bin/apt-get update", "/bin/cat /etc/shadow",
-                               "/usr/bin/vim /etc/hosts", "/bin/bash", "/usr/bin/docker ps", "/sbin/reboot",
-                               "/usr/bin/tail -f /var/log/syslog", "/usr/sbin/iptables -L", "/bin/chown -R www-data /var/www"]),
+    "cmd": lambda r: _command(r),
     "profile": lambda r: r.choice(["/usr/sbin/cupsd", "/usr/bin/man", "snap.firefox.firefox", "docker-default", "/usr/sbin/named", "/usr/bin/evince"]),
     "kmod": lambda r: r.choice(["e1000e", "nvme", "ext4", "xfs", "i915", "nf_conntrack", "usb-storage", "iwlwifi"]),
     "winuser": lambda r: r.choice(["Administrator", "CORP\\jsmith", "svc_sql", "Guest", "CORP\\alice", "backupadmin"]),
@@ -298,7 +311,6 @@ SSHD = _syslog_family("sshd", "sshd", 6.0, (
     (NO, "Received signal 15; terminating."),
     (NO, "User child is on pid {pid}"),
     (NO, "Timeout, client not responding from user {user} {ip} port {port}"),
-    (NO, "pam_unix(sshd:auth): check pass; user {user}"),
     (NO, "rexec line 23: Deprecated option UsePrivilegeSeparation"),
     (ER, "error: kex_exchange_identification: read: Connection reset by peer"),
     (ER, "error: Bind to port 22 on 0.0.0.0 failed: Address already in use."),
@@ -306,7 +318,7 @@ SSHD = _syslog_family("sshd", "sshd", 6.0, (
     (ER, "error: Could not load host key: /etc/ssh/ssh_host_ecdsa_key"),
 ))
 
-PAM = _syslog_family("pam", ("sshd", "login", "su", "sudo", "vsftpd", "gdm-password", "cron", "CRON", "systemd", "polkitd", "dovecot"), 4.0, (
+PAM = _syslog_family("pam", ("sshd", "login", "su", "sudo", "vsftpd", "gdm-password", "cron", "CRON", "systemd", "polkitd", "dovecot", "sshd(pam_unix)", "su(pam_unix)", "login(pam_unix)", "ftpd(pam_unix)"), 4.0, (
     (FL, "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}  user={user}"),
     (FL, "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={fqdn}"),
     (FL, "pam_unix(sshd:auth): check pass; user unknown"),
@@ -1234,7 +1246,100 @@ MAIL_MISC = _syslog_family("mail-misc", ("postfix/smtpd", "postfix/smtp", "postf
     (ER, "omfwd: error 111 sending via tcp: Connection refused"),
 ))
 
-FAMILIES: tuple[Family, ...] = (SSHD, PAM, SUDO_SU, ACCOUNTS, AUDITD, KERNEL, SYSTEMD, CRON, PACKAGES,
+# ---------------------------------------------------------------- generic application chatter
+# Random, grammatical-looking messages from components the model has never seen, so it learns
+# that an unfamiliar line with no failure, security or account wording is `normal`, and that
+# failure wording makes it `error`, whatever the rest of the line looks like.
+
+_SYLLABLES = ["Data", "Block", "Task", "Session", "Window", "Status", "Power", "Display",
+              "Notification", "Phone", "Audio", "Job", "Node", "Cache", "Stream", "Config",
+              "Policy", "Key", "User", "Token", "Store", "Queue", "Event", "Sync", "Lock",
+              "Scheduler", "Manager", "Service", "Controller", "Handler", "Provider", "Tracker",
+              "Dispatcher", "Registry", "Monitor", "Allocator", "Resolver", "Client", "Server",
+              "Bar", "View", "Activity", "Loader", "Worker", "Agent", "Proxy", "Router", "Table"]
+_VERBS = ["initializing", "loading", "registering", "updating", "processing", "sending", "received",
+          "scheduling", "starting", "stopping", "created", "added", "removed", "deleted", "set",
+          "changed", "skipping", "found", "using", "connected to", "disconnected from", "closing",
+          "opened", "flushed", "writing", "reading", "computing", "assigned", "released",
+          "acquired", "notifying", "checking", "refreshing", "applying", "dropping", "caching",
+          "resetting", "marking", "invalidating", "replicating", "moving", "waiting for",
+          "animating", "switching", "cancelling", "resuming", "pausing", "enabling", "disabling"]
+_NOUNS = ["block", "task", "session", "window", "container", "request", "entry", "record", "key",
+          "token", "user", "group", "policy", "config", "snapshot", "segment", "partition",
+          "offset", "lease", "heartbeat", "brightness", "notification", "channel", "buffer",
+          "listener", "callback", "permission", "profile", "state", "invalidSet", "queue",
+          "replica", "checkpoint", "index", "route", "socket", "handle", "worker", "timer",
+          "attempt", "volume", "intent", "activity", "view", "thread", "pool", "batch"]
+_ERROR_PHRASES = ["failed", "failed to {verb} {noun}", "failure while {verb} {noun}",
+                  "error while {verb} {noun}", "exception while {verb} {noun}: {exc}",
+                  "caught {exc}", "{exc} thrown", "timed out after {ms} ms", "timeout waiting for {noun}",
+                  "unable to {verb0} {noun}", "cannot {verb0} {noun}", "could not {verb0} {noun}",
+                  "not responding", "crashed", "fatal error in {noun}", "connection refused",
+                  "connection reset by peer", "aborted", "I/O error on {noun}", "out of memory",
+                  "segmentation fault", "corrupt {noun} detected", "{noun} lost unexpectedly",
+                  "giving up on {noun} after {n} retries", "{noun} is unavailable",
+                  "no space left on device", "broken pipe", "stack trace follows", "assertion failed"]
+_BENIGN_ALARMING = ["retrying {noun} ({n}/3)", "{noun} recovered", "{n} errors corrected",
+                    "no errors found in {noun}", "error count reset", "warning threshold set to {n}",
+                    "exceptions handled: {n}", "{noun} retry scheduled", "ignoring unknown {noun} {word}",
+                    "{noun} not found in cache, loading", "fallback to default {noun}"]
+_VERB0 = ["open", "read", "write", "connect to", "load", "parse", "start", "allocate", "find",
+          "create", "bind", "resolve", "send", "fetch", "commit", "mount", "reach"]
+
+
+def _component(r: random.Random) -> str:
+    name = "".join(r.choice(_SYLLABLES) for _ in range(r.randint(1, 3)))
+    style = r.random()
+    if style < 0.3:
+        return f"{r.choice(['com', 'org', 'io', 'net'])}.{_word(r)}.{_word(r)}.{name}"
+    if style < 0.45:
+        return name[0].lower() + name[1:]
+    return name
+
+
+def _kv(r: random.Random) -> str:
+    key = r.choice(_NOUNS) + r.choice(["", "Id", "_id", "Count", "Size", "Name", "State", "Type"])
+    value = r.choice([str(r.randint(0, 99999)), _word(r), "true", "false", "null", _hex(r, 8),
+                      f"{r.random():.3f}", r.choice(_USERS)])
+    return r.choice([f"{key}={value}", f"{key}: {value}", f"{key} = {value}", f"{key}:{value}"])
+
+
+def _chatter(r: random.Random, error: bool) -> str:
+    verb, noun = r.choice(_VERBS), r.choice(_NOUNS)
+    parts = [r.choice([f"{verb} {noun}", f"{verb.capitalize()} {noun} {r.randint(0, 9999)}",
+                       f"{_component(r)}: {verb} {noun}", f"{r.choice(_SYLLABLES).lower()}{r.choice(_SYLLABLES)}({r.choice(['true', 'false', str(r.randint(0, 99)), ''])})",
+                       f"{noun} {r.choice(_NOUNS)} {verb}", f"{verb} {r.choice(_NOUNS)} for {noun} {_hex(r, 6)}"])]
+    for _ in range(r.randint(0, 3)):
+        parts.append(r.choice([_kv(r), _kv(r), f"[{_kv(r)}]", f"{r.choice(_NOUNS)} {r.randint(0, 999)}",
+                               f"({_component(r)})", _path(r)]))
+    fill = {"verb": r.choice(_VERBS), "verb0": r.choice(_VERB0), "noun": r.choice(_NOUNS),
+            "exc": r.choice(_EXC_JAVA + _EXC_PY), "ms": str(r.randint(1, 60000)),
+            "n": str(r.randint(1, 9)), "word": _word(r)}
+    if error:
+        parts.insert(r.randint(0, len(parts)), r.choice(_ERROR_PHRASES).format(**fill))
+    elif r.random() < 0.15:
+        parts.insert(r.randint(0, len(parts)), r.choice(_BENIGN_ALARMING).format(**fill))
+    sep = r.choice([" ", ", ", "; ", " - ", " | "])
+    return sep.join(parts)
+
+
+def _h_chatter(r: random.Random, cat: str, msg: str) -> str:
+    x = r.random()
+    if x < 0.25:  # logcat
+        lvl = r.choice("EW") if cat == ER else r.choice("VDIIIW")
+        return f"{r.randint(1, 12):02d}-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d}  {r.randint(100, 30000):>5} {r.randint(100, 30000):>5} {lvl} {_component(r)}: "
+    if x < 0.5:
+        return _h_log4j(r, cat, msg)
+    if x < 0.7:
+        return _syslogish(r, r.choice([_word(r), _word(r) + "d", r.choice(_SERVICES)]))
+    if x < 0.85:
+        return _h_app(r, cat, msg)
+    return ""
+
+
+CHATTER = Family("chatter", 10.0, _h_chatter, ((NO, "<chatter>"), (NO, "<chatter>"), (ER, "<chatter-error>")))
+
+FAMILIES: tuple[Family, ...] = (CHATTER, SSHD, PAM, SUDO_SU, ACCOUNTS, AUDITD, KERNEL, SYSTEMD, CRON, PACKAGES,
                                 WEB_ACCESS, WEB_ERROR, DATABASE, JAVA_APP, PYTHON_APP, K8S, HPC,
                                 MOBILE, PROXY, CLOUD, WINDOWS, MAIL_MISC)
 
@@ -1242,7 +1347,10 @@ _FILL["nnn"] = lambda r: str(r.randint(100, 999))
 
 
 def _render(r: random.Random, family: Family, category: str, template: str) -> str:
-    message = template.format_map(_Filler(r))
+    if template.startswith("<chatter"):
+        message = _chatter(r, error=template == "<chatter-error>")
+    else:
+        message = template.format_map(_Filler(r))
     header = family.header(r, category, message)
     if family is AUDITD:
         kind, _, message = message.partition("|")

@@ -19,7 +19,8 @@ from agent.config import ClassifyConfig
 from agent.errors import ErrorCode, ModelError
 from agent.records import Cursor, FileIdentity, LineBatch, RawLine
 
-MODEL_ONLY = ClassifyConfig(default_rules=False, cache_persist=False)
+# The model alone, every answer taken (the agent's default ignores answers below 0.99).
+MODEL_ONLY = ClassifyConfig(default_rules=False, cache_persist=False, model_min_confidence=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +131,7 @@ async def test_slow_model_never_holds_a_line_past_the_bound() -> None:
 
 def test_template_cache_survives_a_restart(tmp_path: Path) -> None:
     """Model answers saved in the state dir are reused after a restart without asking again."""
-    config = ClassifyConfig(default_rules=False)
+    config = ClassifyConfig(default_rules=False, model_min_confidence=0.0)
     lines = [b"cache test alpha happened", b"cache test beta failed badly"]
     first = Classifier(config, state_dir=tmp_path)
     labels = first.label_many(lines)
@@ -147,7 +148,8 @@ def test_template_cache_survives_a_restart(tmp_path: Path) -> None:
 def test_damaged_cache_file_starts_cold(tmp_path: Path) -> None:
     """A cache file of another format or model is ignored, not trusted."""
     (tmp_path / CACHE_FILE).write_bytes(b"garbage\n\x00\x01")
-    c = Classifier(ClassifyConfig(default_rules=False), state_dir=tmp_path)
+    c = Classifier(ClassifyConfig(default_rules=False, model_min_confidence=0.0),
+                   state_dir=tmp_path)
     try:
         assert c.label(b"cold start line").layer == LAYER_MODEL
         assert c.statistics().model_answers == 1
@@ -159,7 +161,8 @@ def test_another_gguf_with_labels_from_config_is_used(tmp_path: Path) -> None:
     """model_file + model_labels (CATEGORY=TOKEN) run that file through the same worker."""
     copy = tmp_path / "mine.gguf"
     shutil.copy(shipped_spec().path, copy)
-    c = Classifier(custom_config(copy, shipped_spec().sha256, default_rules=False))
+    c = Classifier(custom_config(copy, shipped_spec().sha256, default_rules=False,
+                                 model_min_confidence=0.0))
     try:
         assert c.label(REAL_LINES[0][0]).category == "login"
     finally:
@@ -209,5 +212,17 @@ def test_batches_keep_order_and_length_under_asyncio() -> None:
         lines = [line for line, _ in REAL_LINES]
         labeled = asyncio.run(c.classify_async(batch_of(lines * 3)))
         assert [x.category for x in labeled.labels] == [cat for _, cat in REAL_LINES] * 3
+    finally:
+        c.close()
+
+
+def test_unsure_model_answers_give_way_to_the_rules() -> None:
+    """With model_min_confidence=1.0 no answer is sure enough: lines get rules or unclassified."""
+    c = Classifier(ClassifyConfig(cache_persist=False, model_min_confidence=1.0))
+    try:
+        labels = c.label_many([b"kernel: EXT4-fs error (device sda1)", b"quiet ordinary line"])
+        assert [(x.category, x.layer) for x in labels] == [("error", LAYER_RULES),
+                                                           ("unclassified", 0)]
+        assert c.statistics().model_unsure == 2
     finally:
         c.close()
