@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint proto bench soak clean
+.PHONY: install run test lint proto bench soak eval train clean
 
 install: $(STAMP)
 
@@ -30,6 +30,16 @@ proto: install
 
 bench: install
 	$(BIN)/python scripts/bench_e2e.py
+	$(BIN)/python scripts/bench_classify.py
+
+# Classifier quality on ../shared/data (read in place; evaluation only, never training data).
+eval: install
+	$(BIN)/python scripts/eval_classify.py
+
+# Retrain the shipped model (agent/classify/model/); needs the [train] extra (torch CPU build).
+train: install
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	$(BIN)/python -m agent.classify.training
 
 soak: install
 	$(BIN)/python scripts/soak.py $(SOAK_ARGS)

@@ -56,6 +56,21 @@ class TailConfig:
 class ClassifyConfig:
     rules: list[Rule] = _opt([], "user rules, tried in order before the default rules")
     default_rules: bool = _opt(True, "apply the built-in rule set after the user rules")
+    model: bool = _opt(True, "label lines no user rule matched with the language model")
+    model_file: str = _opt("", "GGUF llama-family model to use instead of the shipped one")
+    model_sha256: str = _opt("", "SHA-256 the model file must have (checked at start-up)")
+    model_prompt: str = _opt("{line}\n", "prompt text; {line} stands for the line's template")
+    model_labels: list[str] = _opt(
+        [], "with model_file: CATEGORY=TOKEN pairs; the model's next token picks the category")
+    model_min_confidence: float = _opt(
+        0.99, "below this probability the model's answer is ignored: the line gets the rules' "
+              "label, else unclassified")
+    model_workers: int = _opt(1, "model worker processes (one model instance each)")
+    max_wait_ms: int = _opt(200, "longest a line waits for the model before it is sealed with "
+                                 "the rules' label (layer fallback)")
+    max_queued_templates: int = _opt(10_000, "templates waiting for the model; more fall back")
+    cache_templates: int = _opt(100_000, "templates whose label is kept in memory (LRU)")
+    cache_persist: bool = _opt(True, "save the model's template labels in the state directory")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +162,7 @@ class AgentConfig:
         if self.ops.unhealthy_after_secs <= 0:
             raise ConfigError(f"must be > 0, got {self.ops.unhealthy_after_secs}",
                               file=file, key="ops.unhealthy_after_secs")
+        check_classify(self.classify, file)
         for i, rule in enumerate(self.classify.rules):
             try:
                 re.compile(rule.pattern.encode())
@@ -156,6 +172,31 @@ class AgentConfig:
             if not rule.category:
                 raise ConfigError("is required", file=file, key=f"classify.rules[{i}].category")
         return self
+
+
+def check_classify(c: ClassifyConfig, file: str) -> None:
+    """Raise ConfigError for classify settings out of range or inconsistent."""
+    for key in ("model_workers", "max_wait_ms", "max_queued_templates", "cache_templates"):
+        if getattr(c, key) <= 0:
+            raise ConfigError(f"must be > 0, got {getattr(c, key)}", file=file,
+                              key=f"classify.{key}")
+    if not 0.0 <= c.model_min_confidence <= 1.0:
+        raise ConfigError(f"must be within 0..1, got {c.model_min_confidence}", file=file,
+                          key="classify.model_min_confidence")
+    if "{line}" not in c.model_prompt:
+        raise ConfigError("must contain {line}", file=file, key="classify.model_prompt")
+    if c.model_labels and not c.model_file:
+        raise ConfigError("only with classify.model_file", file=file, key="classify.model_labels")
+    if c.model_file and not c.model_labels:
+        raise ConfigError("give CATEGORY=TOKEN pairs for your model", file=file,
+                          key="classify.model_labels")
+    for i, pair in enumerate(c.model_labels):
+        category, sep, token = pair.partition("=")
+        if not sep or not category or not token:
+            raise ConfigError(f"expected CATEGORY=TOKEN, got {pair!r}", file=file,
+                              key=f"classify.model_labels[{i}]")
+    if c.model_sha256 and not re.fullmatch(r"[0-9a-fA-F]{64}", c.model_sha256):
+        raise ConfigError("expected 64 hex digits", file=file, key="classify.model_sha256")
 
 
 @dataclass(frozen=True, slots=True)

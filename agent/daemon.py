@@ -15,13 +15,15 @@ import faulthandler
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import grpc
 
 from agent import sdnotify
 from agent.admin import AdminServer, Response
+from agent.classify import Classifier
 from agent.collector import Checkpointer, build_server
 from agent.config import AgentConfig, CollectorConfig
 from agent.errors import CollectorUnavailable
@@ -44,6 +46,7 @@ log = logging.getLogger("sealtail.daemon")
 QUEUE_BATCHES = 64  # bound of each inter-stage queue (batches of up to ~1 MiB of lines)
 # READY=1 waits this long for the collector; after that the agent is ready as "spooling".
 READY_CONNECT_WAIT_SECS = 3.0
+CACHE_SAVE_SECS = 60.0  # how often the classifier's template cache is written to state_dir
 
 
 def _stop_event() -> asyncio.Event:
@@ -79,12 +82,16 @@ async def run_agent(config: AgentConfig,
     await _recover_chain_head(spool, config.agent.collector, bytes(key.verify_key))
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
+    # Checks the model file and starts its workers before anything is read: a missing,
+    # corrupt or wrong-hash model stops the agent here, with the file named.
+    classifier = await asyncio.to_thread(Classifier, config.classify,
+                                         state_dir=Path(config.agent.state_dir))
     tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh)
     collector_key = None
     if config.agent.collector_key:
         collector_key = load_note_verifier(Path(config.agent.collector_key))
     shipper = Shipper(config.ship, config.agent.collector, spool, collector_key=collector_key)
-    ops = AgentOps(config, load_config, spool, shipper)
+    ops = AgentOps(config, load_config, spool, shipper, classifier)
     await ops.remember_spooled_lines()
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled,
                     ops.watch.on_sealed(spool.append))
@@ -95,10 +102,39 @@ async def run_agent(config: AgentConfig,
     async def classify_loop() -> None:
         while True:
             batch = await lines.get()
-            await labeled.put(ops.classifier.classify(batch))  # a reload may swap it
+            # ops.classifier: a reload of [classify] may swap it between batches
+            await labeled.put(await ops.classifier.classify_async(batch))
+            lines.task_done()  # lets shutdown wait for the batch in hand (lines.join())
 
+    async def save_cache_loop() -> None:
+        while True:  # a crash loses at most this much of the warm cache
+            await asyncio.sleep(CACHE_SAVE_SECS)
+            await asyncio.to_thread(ops.classifier.save_cache)
+
+    try:
+        await _run_pipeline(config, tailer, ops, classify_loop, save_cache_loop, sealer,
+                            shipper, spool, lines, labeled, stop)
+    finally:
+        for used in ops.classifiers:  # the current one and any a reload replaced
+            await asyncio.to_thread(used.close)
+        stats = ops.classifier.statistics()
+        log.info("classified %d lines: by layer %s, %d fallbacks, %d model worker crashes",
+                 stats.lines, stats.by_layer, stats.fallback_lines, stats.worker_crashes)
+        # On a crash the process exits and the OS closes the endpoint; a stale
+        # STATE/http.address only makes `sealtail status` fall back to the state directory.
+        await ops.close()
+    log.info("agent stopped")
+
+
+async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
+                        classify_loop: Callable[[], Coroutine[Any, Any, None]],
+                        save_cache_loop: Callable[[], Coroutine[Any, Any, None]],
+                        sealer: Sealer, shipper: Shipper, spool: Spool,
+                        lines: asyncio.Queue[LineBatch],
+                        labeled: asyncio.Queue[LabeledBatch | None], stop: asyncio.Event) -> None:
     async with asyncio.TaskGroup() as tg:
         tail_task = tg.create_task(tailer.run(), name="tail")
+        cache_task = tg.create_task(save_cache_loop(), name="save-cache")
         classify_task = tg.create_task(classify_loop(), name="classify")
         seal_task = tg.create_task(sealer.run(), name="seal")
         ship_task = tg.create_task(shipper.run(), name="ship")
@@ -119,9 +155,11 @@ async def run_agent(config: AgentConfig,
         tail_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tail_task
-        while not lines.empty():  # classify what the tailer already read
-            await labeled.put(ops.classifier.classify(lines.get_nowait()))
+        # Classify what the tailer already read, including a batch waiting for the model;
+        # cancelling mid-batch would drop it.
+        await lines.join()
         classify_task.cancel()
+        cache_task.cancel()
         await labeled.put(None)
         await seal_task
         try:
@@ -132,10 +170,6 @@ async def run_agent(config: AgentConfig,
                         len(spool.pending_seqs()))
         ship_task.cancel()
         stopped.cancel()
-    # On a crash the process exits and the OS closes the endpoint; a stale STATE/http.address
-    # only makes `sealtail status` fall back to reading the state directory.
-    await ops.close()
-    log.info("agent stopped")
 
 
 async def _announce_ready(tailer: Tailer, address: str) -> None:

@@ -6,6 +6,7 @@
     ├── ConfigError            .file, .key      bad or missing configuration
     ├── KeyFileError                            a key file is missing, malformed or too open
     ├── TailError                               a watched file could not be read
+    ├── ModelError                              the classifier model is missing, corrupt or unusable
     ├── SpoolError                              the on-disk spool is unusable
     ├── ShipError
     │   ├── CollectorUnavailable                network/collector down: retried
@@ -30,6 +31,7 @@ class ErrorCode(StrEnum):
     TAIL_READ_FAILED = "tail_read_failed"
     SPOOL_CORRUPT = "spool_corrupt"
     SPOOL_IO = "spool_io"
+    MODEL_INVALID = "model_invalid"
     # shipping / ingest
     COLLECTOR_UNAVAILABLE = "collector_unavailable"
     UNKNOWN_KEY = "unknown_key"
@@ -102,6 +104,12 @@ class KeyFileError(SealtailError):
 
 class TailError(SealtailError):
     code = ErrorCode.TAIL_READ_FAILED
+
+
+class ModelError(SealtailError):
+    """The classifier model file is missing, corrupt, of the wrong hash, or will not load."""
+
+    code = ErrorCode.MODEL_INVALID
 
 
 class SpoolError(SealtailError):

@@ -50,13 +50,13 @@ RESTART_SECTIONS = ("agent", "seal", "ship", "ops")
 
 class AgentOps:
     def __init__(self, config: AgentConfig, load_config: Callable[[], AgentConfig] | None,
-                 spool: Spool, shipper: Shipper) -> None:
+                 spool: Spool, shipper: Shipper, classifier: Classifier) -> None:
         self.config = config
         self._load_config = load_config
         self._spool = spool
         self._shipper = shipper
         self.watch = ShipWatch(spool, shipper, config.ops.unhealthy_after_secs)
-        self.classifiers: list[Classifier] = [Classifier(config.classify)]
+        self.classifiers: list[Classifier] = [classifier]
         self.reloads = {"applied": 0, "refused": 0}
         self._tailer: Tailer | None = None
         self._sealer: Sealer | None = None
@@ -140,7 +140,11 @@ class AgentOps:
             applied.append(f"tail (globs added: {added or 'none'}, removed: "
                            f"{removed or 'none'})")
         if new.classify != old.classify:
-            self.classifiers.append(Classifier(new.classify))
+            try:  # a new model file is checked (and its workers started) before the swap
+                fresh = Classifier(new.classify, state_dir=Path(old.agent.state_dir))
+            except SealtailError as exc:
+                return self._refused(str(exc))
+            self.classifiers.append(fresh)
             applied.append(f"classify ({len(new.classify.rules)} user rules)")
         later = [name for name in RESTART_SECTIONS if getattr(new, name) != getattr(old, name)]
         # Only what was applied becomes the running config; the rest waits for a restart.

@@ -69,7 +69,7 @@ class LineBatch:
 @dataclass(frozen=True, slots=True)
 class Label:
     category: str
-    layer: int           # proto Layer: 0 none, 1 rules, 2 model
+    layer: int           # proto Layer: 0 none, 1 rules, 2 model, 3 fallback (model too slow)
     confidence: float
 
 

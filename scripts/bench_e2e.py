@@ -89,12 +89,38 @@ def run_once(log: Path, n: int, work: Path) -> float:
             if agent.poll() is not None or collector.poll() is not None:
                 raise SystemExit("a sealtail process exited during the benchmark")
             time.sleep(0.05)
-        return n / (time.perf_counter() - start)
+        rate = n / (time.perf_counter() - start)
+        PEAK_RSS.append((vm_hwm_mib(agent.pid), [vm_hwm_mib(c) for c in children(agent.pid)]))
+        return rate
     finally:
         for p in (agent, collector):
             p.terminate()
         for p in (agent, collector):
             p.wait(30)
+
+
+PEAK_RSS: list[tuple[float, list[float]]] = []  # (agent, [model workers]) per run, MiB
+
+
+def vm_hwm_mib(pid: int) -> float:
+    try:
+        for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if row.startswith("VmHWM:"):
+                return int(row.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    """Child processes of `pid`, whichever of its threads started them."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
 
 
 def peer_rsyslog(log: Path) -> str:
@@ -129,6 +155,9 @@ def main() -> int:
               f"{med:,.0f} lines/s [{min(rates):,.0f}–{max(rates):,.0f}], {mbps:.1f} MB/s")
         print(f"baseline read+split (Python, page cache): median {base_med:,.0f} lines/s; "
               f"sealtail/baseline = {med / base_med:.4f}")
+        agent_rss, worker_rss = PEAK_RSS[-1]
+        print(f"peak RSS (last run): agent {agent_rss:.1f} MiB, model worker(s) "
+              f"{', '.join(f'{w:.1f}' for w in worker_rss) or 'none'} MiB")
         print(f"peer rsyslog: {peer_rsyslog(log)}")
     return 0
 

@@ -12,6 +12,7 @@ class Layer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LAYER_NONE: _ClassVar[Layer]
     LAYER_RULES: _ClassVar[Layer]
     LAYER_MODEL: _ClassVar[Layer]
+    LAYER_FALLBACK: _ClassVar[Layer]
 
 class EntryFlag(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -28,6 +29,7 @@ class AckStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 LAYER_NONE: Layer
 LAYER_RULES: Layer
 LAYER_MODEL: Layer
+LAYER_FALLBACK: Layer
 FLAG_NONE: EntryFlag
 FLAG_PARTIAL: EntryFlag
 FLAG_TRUNCATED: EntryFlag

@@ -1,73 +1,304 @@
-"""The classify stage: label every line of a batch."""
+"""The classify stage: label every line of a batch.
+
+Per line: user rules (every line; they may test any byte) → the template's cached label → the
+built-in rules for the categories they decide precisely → the model (once per new template, in
+a worker process; an answer below `model_min_confidence` is replaced by the rules' label or
+`unclassified`) → when the model has not answered within `max_wait_ms`: the rules' label or
+`unclassified`, with layer FALLBACK, counted and not cached, so later lines of that template get
+the model's answer.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+import logging
+import os
+import struct
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
+from pathlib import Path
 
+from agent.classify._pool import Answer, ModelSpec, WorkerPool, check_model, shipped_spec
 from agent.classify._rules import UNCLASSIFIED, RuleSet
 from agent.classify._template import TemplateCache, mask
 from agent.config import ClassifyConfig
 from agent.records import Label, LabeledBatch, LineBatch
 
-LAYER_NONE, LAYER_RULES = 0, 1
+log = logging.getLogger("sealtail.classify")
 
-
-TEMPLATE_CACHE_ENTRIES = 100_000
+LAYER_NONE, LAYER_RULES, LAYER_MODEL, LAYER_FALLBACK = 0, 1, 2, 3
+CACHE_FILE = "classify-cache.bin"
+# With the model on, a built-in rule still decides when it names one of these categories: their
+# patterns are specific (sshd/PAM/sudo wording) and measured more precise than the model on the
+# shared data (scripts/eval_classify.py). The broad `error` rule (any "failed", "timeout"…)
+# gives way to the model, which judges the event rather than the word.
+COMBINED_RULE_CATEGORIES = frozenset({"failed_login", "security_alert", "admin_change", "login"})
+_CACHE_FORMAT = b"sealtail-template-cache/1"
+_ENTRY = struct.Struct("<HHf")  # template length, category index, confidence
 
 
 @dataclass(frozen=True, slots=True)
 class ClassifyStatistics:
     lines: int
     by_category: dict[str, int]
+    by_layer: dict[int, int]
     templates_cached: int
     cache_hits: int
     cache_misses: int
+    model_answers: int = 0
+    model_unsure: int = 0    # answers below model_min_confidence, replaced by the rules' label
+    fallback_lines: int = 0
+    worker_crashes: int = 0
+    worker_restarts: int = 0
+
+
+def model_spec(config: ClassifyConfig) -> ModelSpec:
+    """The model the config asks for: the shipped one, or model_file with its labels."""
+    if not config.model_file:
+        return shipped_spec()
+    pairs = [p.partition("=") for p in config.model_labels]
+    return ModelSpec(Path(config.model_file), config.model_sha256, config.model_prompt,
+                     tuple(token for _, _, token in pairs), tuple(c for c, _, _ in pairs))
 
 
 class Classifier:
     """Gives each line a category and the layer that decided it.
 
-    User rules run on every line (they may test any byte). The built-in rules only look at
-    the shape of a line, so their decision is made once per template (`mask`) and cached.
-    Lines no rule matches are `unclassified` with layer NONE. The model layer (classifier
-    issue) plugs in between the rules and `unclassified`.
+    With `config.model` off this is the rules layer alone: lines no rule matches are
+    `unclassified` with layer NONE. Close it (`close()`) to stop the model workers and save
+    the template cache.
     """
 
-    def __init__(self, config: ClassifyConfig) -> None:
+    def __init__(self, config: ClassifyConfig, *, state_dir: Path | None = None) -> None:
+        self._config = config
         self._user_rules = RuleSet(config.rules, use_defaults=False)
         self._default_rules = RuleSet([], use_defaults=config.default_rules)
-        self._cache: TemplateCache[Label] = TemplateCache(TEMPLATE_CACHE_ENTRIES)
+        self._cache: TemplateCache[Label] = TemplateCache(config.cache_templates)
         self._counts: Counter[str] = Counter()
+        self._layers: Counter[int] = Counter()
         self._unclassified = Label(UNCLASSIFIED, LAYER_NONE, 0.0)
-        self._labels: dict[str, Label] = {}
+        self._labels: dict[tuple[str, int], Label] = {}
+        self._pending: dict[bytes, Future[Answer]] = {}
+        self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
+        self._fallbacks = self._answers = self._unsure = 0
+        self._pool: WorkerPool | None = None
+        self._spec: ModelSpec | None = None
+        self._cache_path = state_dir / CACHE_FILE if state_dir and config.cache_persist else None
+        if config.model:
+            self._spec = model_spec(config)
+            check_model(self._spec)  # missing, corrupt or wrong-hash file: fail now, by name
+            self._pool = WorkerPool(self._spec, config.model_workers,
+                                    config.max_queued_templates)
+            self._load_cache()
 
-    def _rule_label(self, category: str | None) -> Label:
-        if category is None:
-            return self._unclassified
-        label = self._labels.get(category)
+    # ------------------------------------------------------------ labels
+
+    def _label(self, category: str, layer: int, confidence: float = 1.0) -> Label:
+        if layer == LAYER_MODEL:
+            return Label(category, layer, confidence)
+        key = (category, layer)
+        label = self._labels.get(key)
         if label is None:
-            label = self._labels[category] = Label(category, LAYER_RULES, 1.0)
+            label = self._labels[key] = Label(category, layer, confidence)
         return label
 
-    def label(self, line: bytes) -> Label:
+    def _rules_label(self, line: bytes, layer: int) -> Label:
+        category = self._default_rules.match(line)
+        if category is None:
+            return self._unclassified if layer == LAYER_RULES else self._label(
+                UNCLASSIFIED, LAYER_FALLBACK, 0.0)
+        return self._label(category, layer)
+
+    def _lookup(self, line: bytes) -> Label | bytes:
+        """A label now, or the template whose model answer is pending."""
         category = self._user_rules.match(line)
         if category is not None:
-            return self._rule_label(category)
+            return self._label(category, LAYER_RULES)
         template = mask(line)
         label = self._cache.get(template)
-        if label is None:
-            label = self._rule_label(self._default_rules.match(line))
+        if label is not None:
+            return label
+        if self._pool is None:
+            label = self._rules_label(line, LAYER_RULES)
             self._cache.put(template, label)
-        return label
+            return label
+        category = self._default_rules.match(line)
+        if category in COMBINED_RULE_CATEGORIES:
+            label = self._label(category, LAYER_RULES)
+            self._cache.put(template, label)
+            return label
+        if template not in self._pending:
+            fut = self._pool.submit(template)
+            if fut is None:  # queue full: a flood of new templates must not grow memory
+                self._fallbacks += 1
+                return self._rules_label(line, LAYER_FALLBACK)
+            self._pending[template] = fut
+            fut.add_done_callback(self._on_done(template))
+        return template
+
+    def _on_done(self, template: bytes) -> Callable[[Future[Answer]], None]:
+        # Runs in a worker thread: only a deque append, which is thread-safe.
+        return lambda _fut: self._done.append(template)
+
+    def _take(self, template: bytes) -> None:
+        """If the model has answered `template`, move the answer into the cache."""
+        fut = self._pending.get(template)
+        if fut is None or not fut.done():
+            return
+        del self._pending[template]
+        answer = None if fut.cancelled() else fut.result()
+        assert self._spec is not None
+        if answer is None:  # the worker died on this template twice: never ask again
+            label = self._rules_label(template, LAYER_FALLBACK)
+        elif answer[1] < self._config.model_min_confidence:
+            # An unsure answer is mostly a line unlike anything trained on; measured on the
+            # shared data's development systems, trusting it did more harm than the rules.
+            self._answers += 1
+            self._unsure += 1
+            label = self._rules_label(template, LAYER_RULES)
+        else:
+            self._answers += 1
+            index, confidence = answer
+            label = self._label(self._spec.categories[index], LAYER_MODEL, confidence)
+        self._cache.put(template, label)
+
+    def _harvest(self) -> None:
+        """Cache every answered template, also those no line is waiting for any more."""
+        while self._done:
+            self._take(self._done.popleft())
+
+    def _resolve(self, line: bytes, template: bytes) -> Label:
+        """The model's label for a line whose template was pending, or its fallback."""
+        self._harvest()
+        self._take(template)  # its done-callback may not have run yet
+        label = self._cache.peek(template)
+        if label is not None:
+            return label
+        self._fallbacks += 1
+        return self._rules_label(line, LAYER_FALLBACK)
+
+    def label(self, line: bytes) -> Label:
+        """The line's label, waiting for the model as long as it takes (offline use)."""
+        return self.label_many([line])[0]
+
+    def label_many(self, lines: Sequence[bytes]) -> list[Label]:
+        """Labels of `lines`, waiting for the model without a bound (offline use)."""
+        items = [self._lookup(line) for line in lines]
+        wait_futures([self._pending[t] for t in {i for i in items if isinstance(i, bytes)}])
+        return self._finish(lines, items)
+
+    def _finish(self, lines: Sequence[bytes], items: list[Label | bytes]) -> list[Label]:
+        labels = [item if isinstance(item, Label) else self._resolve(line, item)
+                  for line, item in zip(lines, items, strict=True)]
+        self._counts.update(label.category for label in labels)
+        self._layers.update(label.layer for label in labels)
+        return labels
 
     def classify(self, batch: LineBatch) -> LabeledBatch:
-        labels = tuple(self.label(line.data) for line in batch.lines)
-        self._counts.update(label.category for label in labels)
-        return LabeledBatch(batch, labels)
+        """Label a batch, waiting for the model without a bound (offline use)."""
+        return LabeledBatch(batch, tuple(self.label_many([line.data for line in batch.lines])))
+
+    async def classify_async(self, batch: LineBatch) -> LabeledBatch:
+        """Label a batch, waiting at most `max_wait_ms` for the model (the agent's path)."""
+        self._harvest()
+        lines = [line.data for line in batch.lines]
+        items = [self._lookup(line) for line in lines]
+        waiting = {self._pending[t] for t in items if isinstance(t, bytes)}
+        if waiting:
+            # Wrapping does not cancel the work when the wait times out: the answer still
+            # lands in the cache for the template's later lines.
+            await asyncio.wait([asyncio.wrap_future(f) for f in waiting],
+                               timeout=self._config.max_wait_ms / 1000)
+        return LabeledBatch(batch, tuple(self._finish(lines, items)))
+
+    # ------------------------------------------------------------ cache file
+
+    def _load_cache(self) -> None:
+        if self._cache_path is None or self._spec is None:
+            return
+        try:
+            data = self._cache_path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("template cache %s not read: %s; starting cold", self._cache_path, exc)
+            return
+        head, _, body = data.partition(b"\n")
+        if head != _CACHE_FORMAT + b" " + self._spec.fingerprint().encode():
+            log.info("template cache %s is for another model or format; starting cold",
+                     self._cache_path)
+            return
+        pos = loaded = 0
+        categories = self._spec.categories
+        try:
+            while pos < len(body):
+                n, index, confidence = _ENTRY.unpack_from(body, pos)
+                pos += _ENTRY.size
+                template = body[pos:pos + n]
+                pos += n
+                if len(template) != n or index >= len(categories):
+                    raise ValueError("entry out of range")
+                self._cache.put(template, Label(categories[index], LAYER_MODEL, confidence))
+                loaded += 1
+        except (struct.error, ValueError):
+            log.warning("template cache %s is damaged after %d entries; kept those",
+                        self._cache_path, loaded)
+        log.info("template cache: %d model labels loaded from %s", loaded, self._cache_path)
+
+    def save_cache(self) -> int:
+        """Write the model's template labels to the state directory atomically; returns count."""
+        if self._cache_path is None or self._spec is None:
+            return 0
+        index = {c: i for i, c in enumerate(self._spec.categories)}
+        parts = [_CACHE_FORMAT + b" " + self._spec.fingerprint().encode() + b"\n"]
+        count = 0
+        for template, label in self._cache.items():
+            if label.layer == LAYER_MODEL:  # rules are cheap to redo; fallbacks must be redone
+                parts.append(_ENTRY.pack(len(template), index[label.category], label.confidence))
+                parts.append(template)
+                count += 1
+        tmp = self._cache_path.with_suffix(".tmp")
+        # temp file → fsync → rename → fsync dir: a crash leaves the old or the new file whole.
+        with tmp.open("wb") as f:
+            f.write(b"".join(parts))
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(self._cache_path)
+        fd = os.open(self._cache_path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return count
+
+    # ------------------------------------------------------------ lifecycle
+
+    def worker_pids(self) -> list[int]:
+        return self._pool.pids() if self._pool else []
+
+    def close(self) -> None:
+        """Save the cache and stop the model workers."""
+        if self._pool is not None:
+            try:
+                saved = self.save_cache()
+                if saved:
+                    log.info("template cache: saved %d model labels", saved)
+            except OSError as exc:
+                log.warning("template cache not saved: %s", exc)
+            self._pool.close()
+            self._pool = None
 
     def statistics(self) -> ClassifyStatistics:
+        pool = self._pool
         return ClassifyStatistics(
             lines=sum(self._counts.values()), by_category=dict(self._counts),
-            templates_cached=len(self._cache), cache_hits=self._cache.hits,
-            cache_misses=self._cache.misses)
+            by_layer=dict(self._layers), templates_cached=len(self._cache),
+            cache_hits=self._cache.hits, cache_misses=self._cache.misses,
+            model_answers=self._answers, model_unsure=self._unsure,
+            fallback_lines=self._fallbacks,
+            worker_crashes=pool.crashes if pool else 0,
+            worker_restarts=pool.restarts if pool else 0)
+

@@ -59,6 +59,9 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)password changed for",
         r"(?i)\bsudo\b.*COMMAND=",
         r"(?i)\bsu\b.*session opened for user root|\(to root\)",
+        # sudo and su sessions *to root* are the privileged act itself (TAXONOMY: su to root)
+        r"(?i)pam_unix\((sudo|sudo-i|su|su-l):session\): session (opened|closed) for user root\b",
+        r"(?i)successful su for",
         r"(?i)(installed|removed|upgraded|purged)\b.*(package|\d+\.\d+)",
         r"(?i)\b(apt|dpkg|yum|dnf|rpm)\b.*(install|remove|upgrade)",
         r"(?i)\b(chmod|chown|setfacl)\b",
@@ -70,7 +73,6 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)accepted (password|publickey|keyboard-interactive|gssapi)",
         r"(?i)session opened for user",
         r"(?i)session closed for user",
-        r"(?i)new session \d+ of user|removed session \d+",
         r"(?i)logged in|logged out|successful login|login successful",
         r"(?i)type=USER_(LOGIN|START|END)\b",
     )),

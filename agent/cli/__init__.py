@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -15,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import click
 import grpc
@@ -23,7 +24,7 @@ import grpc
 from agent import config as cfg
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
-from agent.errors import ConfigError, KeyFileError, SealtailError, VerificationError
+from agent.errors import ConfigError, KeyFileError, ModelError, SealtailError, VerificationError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,7 +34,7 @@ class UsageError(click.ClickException):
 
 
 def fail(exc: SealtailError) -> click.ClickException:
-    if isinstance(exc, ConfigError | KeyFileError):
+    if isinstance(exc, ConfigError | KeyFileError | ModelError):
         return UsageError(str(exc))
     return click.ClickException(str(exc))
 
@@ -429,6 +430,8 @@ def _print_line(line: Any, as_json: bool) -> None:
     click.echo(f"{format_time(line.entry.time_ns)} {line.entry.category} "
                f"{terminal_line(line.entry.line)}")
 
+LAYER_NAMES = {0: "none", 1: "rules", 2: "model", 3: "fallback"}
+
 
 @main.command()
 @config_option
@@ -488,6 +491,95 @@ def _register_commands() -> None:
     main.add_command(config_group)
     main.add_command(status)
     main.add_command(reload)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@click.option("--no-model", is_flag=True, help="Rules only, as with classify.model = false.")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+def classify(config_file: Path | None, as_json: bool, no_model: bool,
+             files: tuple[Path, ...]) -> None:
+    """Label lines of FILES (stdin when none) as the agent would, one output line per line.
+
+    Prints category, layer (rules, model, none) and confidence, then the line. Unlike the
+    agent, it always waits for the model, so no line gets the fallback label.
+
+    Example: sealtail classify --json /var/log/auth.log
+    """
+    from agent.classify import Classifier
+
+    try:
+        conf = cfg.load(cfg.AgentConfig, config_file, ignore=frozenset()).classify
+        if no_model:
+            conf = dataclasses.replace(conf, model=False)
+        cfg.check_classify(conf, str(config_file) if config_file else "command line")
+        classifier = Classifier(conf)
+    except SealtailError as exc:
+        raise fail(exc) from exc
+    try:
+        sources: list[BinaryIO] = [p.open("rb") for p in files] if files else [sys.stdin.buffer]
+        out = sys.stdout
+        for source in sources:
+            with source:
+                while chunk := source.readlines(1 << 20):
+                    lines = [c[:-1] if c.endswith(b"\n") else c for c in chunk]
+                    for line, label in zip(lines, classifier.label_many(lines), strict=True):
+                        layer = LAYER_NAMES.get(label.layer, str(label.layer))
+                        if as_json:
+                            out.write(json.dumps({
+                                "category": label.category, "layer": layer,
+                                "confidence": round(label.confidence, 4),
+                                "line": escape_line(line)}, ensure_ascii=False) + "\n")
+                        else:
+                            out.write(f"{label.category}\t{layer}\t{label.confidence:.3f}\t"
+                                      f"{escape_line(line)}\n")
+    except OSError as exc:
+        raise click.ClickException(f"{exc.filename}: {exc.strerror}") from exc
+    finally:
+        classifier.close()
+
+
+@main.group()
+def model() -> None:
+    """The line-classification model: train it, check a model file."""
+
+
+@model.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def train(ctx: click.Context) -> None:
+    """Train and export the classifier (needs: pip install 'sealtail[train]').
+
+    Options are those of `python -m agent.classify.training --help`.
+
+    Example: sealtail model train --seed 1 --out ./model
+    """
+    try:
+        from agent.classify.training.train import main as train_main
+    except ImportError as exc:
+        raise UsageError(f"training needs the [train] extra (torch, sentencepiece, gguf): {exc}"
+                         ) from exc
+    sys.exit(train_main(list(ctx.args)))
+
+
+@model.command("check")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), required=False)
+@click.option("--sha256", default="", help="Hash the file must have.")
+def model_check(file: Path | None, sha256: str) -> None:
+    """Check a GGUF model file (default: the shipped one) without loading it.
+
+    Example: sealtail model check /etc/sealtail/my-model.gguf --sha256 3f0c...
+    """
+    from agent.classify._pool import ModelSpec, check_model, shipped_spec
+
+    try:
+        spec = shipped_spec()
+        if file is not None:
+            spec = ModelSpec(file, sha256, "{line}", (), ())
+        check_model(spec)
+    except SealtailError as exc:
+        raise fail(exc) from exc
+    click.echo(f"OK: {spec.path}")
 
 
 _register_commands()

@@ -163,6 +163,16 @@ class Agent(Process):
             args += ["--config", str(config)]
         super().__init__([*args, *globs], workdir / f"agent-{name}.log")
 
+    def start(self) -> None:
+        """Start and wait until the agent is about to tail (or has exited).
+
+        Tests that rotate files soon after start need the agent watching first; start-up
+        includes the model check and its worker process.
+        """
+        super().start()
+        wait_until(lambda: "starting: chain continues" in self.log() or not self.alive(), 60,
+                   message="agent start-up")
+
 
 def fast_agent_config(path: Path, *, seal: dict[str, object] | None = None,
                       **tail: object) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
 
 COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove",
-            "config check", "status", "reload"]
+            "config check", "status", "reload", "classify"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -90,3 +91,32 @@ def test_verify_spool_checks_unshipped_segments_with_the_agent_key(
     proc = run_cli("verify", "--spool", str(agent.state), "--pubkey", f"{agent_key}.pub",
                    check=False)
     assert proc.returncode == 1 and str(seg) in proc.stdout + proc.stderr
+
+
+def test_classify_prints_one_label_per_input_line(tmp_path: Path) -> None:
+    """`sealtail classify --json` labels every line of a file, in order, as the agent would."""
+    log = tmp_path / "auth.log"
+    log.write_bytes(b"Dec 10 09:32:20 h sshd[1]: Accepted password for bob from 1.2.3.4 "
+                    b"port 5 ssh2\n"
+                    b"\n"
+                    b"\xff\xfe not utf-8\n"
+                    b"Dec 10 09:32:21 h sshd[2]: Failed password for root from 1.2.3.4 port 6 ssh2")
+    proc = run_cli("classify", "--json", str(log))
+    rows = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert len(rows) == 4
+    assert (rows[0]["category"], rows[3]["category"]) == ("login", "failed_login")
+    assert rows[1]["layer"] == "model" and rows[2]["line"] == "\\xff\\xfe not utf-8"
+
+
+def test_agent_with_a_corrupt_model_file_refuses_to_start_naming_it(tmp_path: Path,
+                                                                   agent_key: Path) -> None:
+    """A bad model file stops the agent at start-up (exit 2) with the file in the message."""
+    bad = tmp_path / "model.gguf"
+    bad.write_bytes(b"GGUF" + os.urandom(200))
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[classify]\nmodel_file = "{bad}"\nmodel_labels = ["normal=<L:normal>"]\n')
+    proc = run_cli("agent", "--config", str(config), "--collector", "127.0.0.1:1", "--key",
+                   str(agent_key), "--state", str(tmp_path / "s"), "--name", "a",
+                   str(tmp_path / "*.log"), check=False, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert str(bad) in proc.stderr and "model_invalid" in proc.stderr

@@ -7,6 +7,8 @@ import pytest
 from agent.classify import Classifier
 from agent.config import ClassifyConfig, Rule
 
+RULES_ONLY = ClassifyConfig(model=False)
+
 EXAMPLES = [
     (b"Failed password for invalid user admin from 203.0.113.9 port 4242 ssh2", "failed_login"),
     (b"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= "
@@ -31,28 +33,29 @@ EXAMPLES = [
 
 @pytest.mark.parametrize(("line", "category"), EXAMPLES)
 def test_taxonomy_examples_get_their_category(line: bytes, category: str) -> None:
-    label = Classifier(ClassifyConfig()).label(line)
+    label = Classifier(RULES_ONLY).label(line)
     assert (label.category, label.layer) == (category, 1)
 
 
 def test_a_failed_root_login_is_failed_login_not_admin_change() -> None:
-    label = Classifier(ClassifyConfig()).label(
+    label = Classifier(RULES_ONLY).label(
         b"su: FAILED SU (to root) alice on pts/0")
     assert label.category == "failed_login"
 
 
 def test_unmatched_line_is_unclassified_by_no_layer() -> None:
-    label = Classifier(ClassifyConfig()).label(b"GET /index.html 200")
+    label = Classifier(RULES_ONLY).label(b"GET /index.html 200")
     assert (label.category, label.layer) == ("unclassified", 0)
 
 
 def test_user_rules_come_before_the_built_in_rules() -> None:
-    config = ClassifyConfig(rules=[Rule(pattern=r"Failed password for demo", category="normal")])
+    config = ClassifyConfig(rules=[Rule(pattern=r"Failed password for demo", category="normal")],
+                            model=False)
     c = Classifier(config)
     assert c.label(b"Failed password for demo from 1.2.3.4").category == "normal"
     assert c.label(b"Failed password for root from 1.2.3.4").category == "failed_login"
 
 
 def test_rules_run_on_invalid_utf8_without_decoding() -> None:
-    label = Classifier(ClassifyConfig()).label(b"\xff\xfe Failed password for \xc3 from x")
+    label = Classifier(RULES_ONLY).label(b"\xff\xfe Failed password for \xc3 from x")
     assert label.category == "failed_login"

@@ -1,0 +1,172 @@
+"""A minimal ctypes binding to ctransformers' llama.cpp library, guarded against its crashes.
+
+Calls `libctransformers.so` from the ctransformers wheel directly instead of importing the
+`ctransformers` package: that import pulls in huggingface_hub (network, 35 MiB), probes the CPU
+for a second, and its `tokenize()` overflows the heap on emoji (MODEL-NOTES §4, §7). Guards, one
+per hazard in MODEL-NOTES §7:
+  1. tokenize into our own buffer of len(bytes) + 8 ids (never the library's len(text) + 1);
+  2. text decoded with replacement, NULs removed (`_prompt.prompt_text`);
+  3. ids outside 0 <= id < vocab dropped before eval;
+  4. prompts cut to MAX_PROMPT_TOKENS, far below the context;
+  5. never an empty prompt (BOS at least);
+  6. the file is checked (`_gguf.read_gguf`) and loaded with mmap=False;
+  7. one instance per process, used by one thread (the worker);
+  8. the context is reset by evaluating each prompt at n_past=0.
+Run this only inside the worker process (`_worker`): a crash we did not foresee still
+takes down the worker, never the agent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from agent.classify._gguf import GGUFInfo, read_gguf
+from agent.classify._prompt import MODEL_CONTEXT, fit_ids, prompt_text, suffix_tokens
+from agent.errors import ModelError
+
+_int_p = ctypes.POINTER(ctypes.c_int)
+_float_p = ctypes.POINTER(ctypes.c_float)
+
+
+class _ConfigStruct(ctypes.Structure):
+    _fields_ = [("context_length", ctypes.c_int), ("gpu_layers", ctypes.c_int),
+                ("mmap", ctypes.c_bool), ("mlock", ctypes.c_bool)]
+
+
+def library_path() -> Path:
+    """The wheel's library for this CPU: avx2, avx or basic, read from /proc/cpuinfo."""
+    spec = importlib.util.find_spec("ctransformers")  # locates without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("the ctransformers package is not installed (pip install ctransformers)")
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        flags = []
+    variant = "avx2" if "avx2" in flags else "avx" if "avx" in flags else "basic"
+    path = Path(spec.submodule_search_locations[0]) / "lib" / variant / "libctransformers.so"
+    if not path.is_file():
+        raise ModelError(f"{path}: ctransformers library not found")
+    return path
+
+
+_LIB: ctypes.CDLL | None = None
+
+
+def _lib() -> ctypes.CDLL:
+    global _LIB
+    if _LIB is None:
+        lib = ctypes.CDLL(str(library_path()))
+        lib.ctransformers_llm_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, _ConfigStruct]
+        lib.ctransformers_llm_create.restype = ctypes.c_void_p
+        lib.ctransformers_llm_delete.argtypes = [ctypes.c_void_p]
+        lib.ctransformers_llm_delete.restype = None
+        lib.ctransformers_llm_tokenize.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                                   ctypes.c_bool, _int_p]
+        lib.ctransformers_llm_tokenize.restype = ctypes.c_int
+        lib.ctransformers_llm_vocab_size.argtypes = [ctypes.c_void_p]
+        lib.ctransformers_llm_vocab_size.restype = ctypes.c_int
+        lib.ctransformers_llm_batch_eval.argtypes = [ctypes.c_void_p, _int_p, ctypes.c_int,
+                                                     ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        lib.ctransformers_llm_batch_eval.restype = ctypes.c_bool
+        lib.ctransformers_llm_logits_data.argtypes = [ctypes.c_void_p]
+        lib.ctransformers_llm_logits_data.restype = _float_p
+        lib.ctransformers_llm_logits_size.argtypes = [ctypes.c_void_p]
+        lib.ctransformers_llm_logits_size.restype = ctypes.c_int
+        _LIB = lib
+    return _LIB
+
+
+def resolve_labels(info: GGUFInfo, labels: Sequence[str], tokenize: object) -> list[int]:
+    """Token id of each label: an exact vocabulary entry, else the first token of its text."""
+    assert callable(tokenize)
+    index = {tok: i for i, tok in enumerate(info.tokens)}
+    ids = []
+    for label in labels:
+        if label in index:
+            ids.append(index[label])
+            continue
+        toks = tokenize(label)[1:]  # drop BOS
+        if not toks:
+            raise ModelError(f"label {label!r} tokenizes to nothing")
+        ids.append(toks[0])
+    if len(set(ids)) != len(ids):
+        raise ModelError(f"labels {list(labels)} do not start with distinct tokens")
+    return ids
+
+
+class LabelModel:
+    """One loaded model: scores a template against a fixed set of label tokens."""
+
+    def __init__(self, handle: int, info: GGUFInfo, labels: Sequence[str], prompt: str,
+                 threads: int) -> None:
+        self._lib = _lib()
+        self._h: int | None = handle
+        self.info = info
+        self.prompt = prompt
+        self.threads = threads
+        self.vocab = self._lib.ctransformers_llm_vocab_size(handle)
+        self.label_ids = resolve_labels(info, labels, self._tokenize)
+        if max(self.label_ids) >= self.vocab:
+            raise ModelError(f"label ids {self.label_ids} outside the vocabulary ({self.vocab})")
+        self.tail = suffix_tokens(self._tokenize, prompt)
+        bos = info.metadata.get("tokenizer.ggml.bos_token_id", 1)
+        self._bos = int(bos) if 0 <= int(bos) < self.vocab else 1
+
+    @classmethod
+    def load(cls, path: Path, labels: Sequence[str], prompt: str, threads: int = 1
+             ) -> LabelModel:
+        """Check and load `path`; ModelError names the file when it is unusable."""
+        info = read_gguf(path)
+        config = _ConfigStruct(context_length=MODEL_CONTEXT, gpu_layers=0, mmap=False,
+                               mlock=False)
+        handle = _lib().ctransformers_llm_create(str(path).encode(), b"llama", config)
+        if not handle:
+            raise ModelError(f"{path}: ctransformers could not load the model")
+        return cls(handle, info, labels, prompt, threads)
+
+    def _tokenize(self, text: str) -> list[int]:
+        data = text.encode("utf-8", errors="replace")
+        # BOS, the leading "▁" and byte fallback can give more ids than characters; the
+        # library's own wrapper allocates len(text) + 1 and overflows the heap (hazard 1).
+        buf = (ctypes.c_int * (len(data) + 8))()
+        n = self._lib.ctransformers_llm_tokenize(self._handle(), data, True, buf)
+        return list(buf[: max(0, min(n, len(buf)))])
+
+    def _handle(self) -> int:
+        if self._h is None:
+            raise RuntimeError("model is closed")
+        return self._h
+
+    def prompt_ids(self, template: bytes) -> list[int]:
+        """Token ids evaluated for `template`: bounded, in-vocabulary, never empty."""
+        ids = [i for i in self._tokenize(prompt_text(template, self.prompt))
+               if 0 <= i < self.vocab]
+        if not ids or ids[0] != self._bos:
+            ids.insert(0, self._bos)
+        return fit_ids(ids, self.tail)
+
+    def label_logits(self, template: bytes) -> list[float]:
+        ids = self.prompt_ids(template)
+        arr = (ctypes.c_int * len(ids))(*ids)
+        # n_past=0 rewrites the KV cache from position 0: no state leaks between prompts.
+        if not self._lib.ctransformers_llm_batch_eval(self._handle(), arr, len(ids), 0,
+                                                      len(ids), self.threads):
+            raise ModelError("ctransformers failed to evaluate a prompt")
+        logits = self._lib.ctransformers_llm_logits_data(self._handle())
+        return [float(logits[i]) for i in self.label_ids]
+
+    def classify(self, template: bytes) -> tuple[int, float]:
+        """(label index, softmax probability over the labels) for `template`."""
+        logits = self.label_logits(template)
+        top = max(range(len(logits)), key=logits.__getitem__)
+        total = sum(math.exp(x - logits[top]) for x in logits)
+        return top, 1.0 / total
+
+    def close(self) -> None:
+        if self._h is not None:
+            self._lib.ctransformers_llm_delete(self._h)
+            self._h = None

@@ -1,0 +1,113 @@
+"""`make bench` (classification part): warm lines/s, cold templates/s, model latency, RSS.
+
+Measured in one run against a named baseline, the rules-only classifier (classify.model = false):
+  * warm: N genlog lines (../shared/bench/genlog.py, else the project's generators) labelled
+    twice; the second pass is timed, so every template is cached (one core, this process);
+  * cold: distinct generated templates, none cached, through one worker process: templates/s,
+    and the round-trip latency of single templates (p50/p99) with the worker otherwise idle;
+  * memory: peak RSS (VmHWM) of this process and of the model worker.
+
+Usage: python scripts/bench_classify.py [--lines N] [--templates T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent.classify import Classifier  # noqa: E402
+from agent.classify._template import mask  # noqa: E402
+from agent.classify.training.generators import generate  # noqa: E402
+from agent.config import ClassifyConfig  # noqa: E402
+
+GENLOG = ROOT.parent / "shared" / "bench" / "genlog.py"
+
+
+def realistic_lines(n: int) -> tuple[list[bytes], str]:
+    if GENLOG.exists():
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "bench.log"
+            subprocess.run([sys.executable, str(GENLOG), str(n), str(out)], check=True)
+            return out.read_bytes().split(b"\n")[:n], "genlog.py"
+    return [line.encode() for line, _ in generate(n, seed=7)], "project generators"
+
+
+def vm_hwm_kib(pid: int) -> int:
+    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if row.startswith("VmHWM:"):
+            return int(row.split()[1])
+    return 0
+
+
+def warm_rate(config: ClassifyConfig, lines: list[bytes], chunk: int = 10_000) -> float:
+    classifier = Classifier(config)
+    try:
+        for i in range(0, len(lines), chunk):  # fills the cache
+            classifier.label_many(lines[i:i + chunk])
+        start = time.perf_counter()
+        for i in range(0, len(lines), chunk):
+            classifier.label_many(lines[i:i + chunk])
+        return len(lines) / (time.perf_counter() - start)
+    finally:
+        classifier.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--templates", type=int, default=2000)
+    ns = parser.parse_args()
+    lines, source = realistic_lines(ns.lines)
+    print(f"input: {len(lines):,} lines from {source}, {len(set(map(mask, lines)))} templates; "
+          f"{os.cpu_count()} CPUs")
+
+    rules = warm_rate(ClassifyConfig(model=False), lines)
+    with_model = warm_rate(ClassifyConfig(cache_persist=False), lines)
+    print(f"warm cache, one core: with model {with_model:,.0f} lines/s; "
+          f"baseline rules-only {rules:,.0f} lines/s (ratio {with_model / rules:.2f})")
+
+    seen: set[bytes] = set()
+    cold: list[bytes] = []
+    for line, _ in generate(ns.templates * 20, seed=4242):
+        t = mask(line.encode())
+        if t not in seen:
+            seen.add(t)
+            cold.append(line.encode())
+        if len(cold) == ns.templates:
+            break
+    classifier = Classifier(ClassifyConfig(default_rules=False, cache_persist=False))
+    try:
+        (worker,) = classifier.worker_pids()
+        classifier.label_many([b"warm-up line"])
+        start = time.perf_counter()
+        classifier.label_many(cold[: len(cold) // 2])
+        rate = len(cold) // 2 / (time.perf_counter() - start)
+        latencies = []
+        for line in cold[len(cold) // 2:]:
+            t0 = time.perf_counter()
+            classifier.label(line)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        latencies.sort()
+        p99 = latencies[int(len(latencies) * 0.99) - 1]
+        print(f"cold templates, 1 worker: {rate:,.0f} templates/s; single-template latency "
+              f"p50 {statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms "
+              f"(baseline rules-only: no model call, 0 ms)")
+        print(f"peak RSS: model worker {vm_hwm_kib(worker) / 1024:.1f} MiB; this process "
+              f"(agent side: classifier, caches, {len(lines):,} lines held) "
+              f"{vm_hwm_kib(os.getpid()) / 1024:.1f} MiB")
+    finally:
+        classifier.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
