@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint proto bench clean
+.PHONY: install run test lint proto bench soak clean
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ proto: install
 
 bench: install
 	$(BIN)/python scripts/bench_e2e.py
+
+# Not part of `make test`: SOAK_ARGS="--duration 600 --rate 2000" (see scripts/soak.py).
+soak: install
+	$(BIN)/python scripts/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

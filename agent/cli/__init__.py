@@ -444,3 +444,45 @@ def _header_key(bundle: bytes) -> bytes:
     from agent.formats import parse_bundle, parse_header
 
     return parse_header(parse_bundle(bundle).header).agent_key
+
+
+STALE_STATUS_SECS = 10.0
+
+
+@main.command()
+@click.option("--state", "state_dir", required=True, type=click.Path(path_type=Path),
+              help="The agent's state directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole status as JSON.")
+def status(state_dir: Path, as_json: bool) -> None:
+    """Show what a running agent reports: shipping state, spool fill level, oldest
+    unacknowledged age, the full policy, and the last refusal or error. Exits 1 when the agent
+    is not running, shipping is refused, or the disk or spool is full.
+
+    Example: sealtail status --state /var/lib/sealtail
+    """
+    from agent.status import read_status
+
+    try:
+        st = read_status(state_dir)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{state_dir}: no readable status.json ({exc}); is an "
+                                   "agent using this state directory?") from exc
+    age = time.time() - float(st["updated_unix"])
+    stale = not st["running"] or age > STALE_STATUS_SECS
+    if as_json:
+        click.echo(json.dumps({**st, "age_secs": round(age, 1), "stale": stale}, indent=1))
+    else:
+        sp, sh = st["spool"], st["ship"]
+        click.echo(f"agent {st['agent']} (pid {st['pid']}): {st['state']}"
+                   + (f": {st['problem']}" if st["problem"] else "")
+                   + (f" [not running: last status {age:.0f}s old]" if stale else ""))
+        click.echo(f"spool: {sp['segments']}/{sp['max_segments']} segments, "
+                   f"{sp['bytes']}/{sp['max_bytes']} bytes, oldest unacknowledged "
+                   f"{sp['oldest_age_secs']:.1f}s, policy {sp['policy']}"
+                   + (", FULL: reading stopped" if sp["full"] else "")
+                   + (", DISK FULL" if sp["disk_full"] else ""))
+        click.echo(f"ship: {sh['state']}, {sh['segments_acked']} acknowledged, "
+                   f"{sh['refusals']} refusals, {sh['reconnects']} reconnects"
+                   + (f", last error: {sh['last_error']}" if sh["last_error"] else ""))
+    if stale or st["state"] in ("refused", "disk_full", "spool_full"):
+        sys.exit(1)

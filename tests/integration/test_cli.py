@@ -9,7 +9,8 @@ import pytest
 
 from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
 
-COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove"]
+COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove",
+            "status"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
