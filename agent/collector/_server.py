@@ -120,9 +120,9 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
                     return  # the agent must not keep streaming past a refused segment
         finally:
             closing.cancel()
-            if received is not None and not received.done():
-                # The call ended under us (the agent went away): the pending read finishes
-                # on its own; collect its outcome so nothing is logged as unretrieved.
+            if received is not None:
+                # The call may end under us (the agent went away) with a read pending or just
+                # finished: collect its outcome so nothing is logged as unretrieved.
                 received.cancel()
                 received.add_done_callback(_retrieve)
             self.stats.streams -= 1
