@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint proto bench soak eval train clean
+.PHONY: install run test lint proto bench soak soak-rotation eval train clean
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ train: install
 	$(BIN)/python -m pip install -q -e '.[dev,train]'
 	$(BIN)/python -m agent.classify.training
 
+soak-rotation: install
+	$(BIN)/python scripts/soak_rotation.py $(SOAK_ARGS)
+
+# Not part of `make test`: SOAK_ARGS="--duration 600 --rate 2000" (see scripts/soak.py).
 soak: install
 	$(BIN)/python scripts/soak.py $(SOAK_ARGS)
 

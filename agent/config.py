@@ -86,6 +86,26 @@ class ShipConfig:
     backoff_initial_ms: int = _opt(200, "first reconnect delay")
     backoff_max_ms: int = _opt(30_000, "largest reconnect delay")
     shutdown_grace_secs: float = _opt(5.0, "on SIGTERM, wait this long for acknowledgements")
+    keepalive_time_ms: int = _opt(10_000, "send an HTTP/2 ping this often on the connection")
+    keepalive_timeout_ms: int = _opt(5_000, "a ping unanswered this long: the connection is "
+                                            "dead (half-open), reconnect")
+    ack_timeout_secs: float = _opt(60.0, "a segment unacknowledged this long: drop the "
+                                         "stream and reconnect (a stuck collector)")
+    compression: str = _opt("zstd", "zstd (level 1, used when the collector announces it) or "
+                                    "none")
+
+
+SPOOL_POLICIES = ("block",)
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolConfig:
+    max_bytes: int = _opt(1024 ** 3, "unacknowledged segment bytes kept on disk; when full, "
+                                     "reading stops (one segment always fits)")
+    max_segments: int = _opt(100_000, "unacknowledged segments kept on disk; when full, "
+                                      "reading stops")
+    full_policy: str = _opt("block", "what happens when the spool is full: block (stop "
+                                     "reading until acknowledgements free room; never drop)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +145,7 @@ class AgentConfig:
     tail: TailConfig = field(default_factory=TailConfig)
     classify: ClassifyConfig = field(default_factory=ClassifyConfig)
     seal: SealConfig = field(default_factory=SealConfig)
+    spool: SpoolConfig = field(default_factory=SpoolConfig)
     ship: ShipConfig = field(default_factory=ShipConfig)
     ops: OpsConfig = field(default_factory=OpsConfig)
 
@@ -144,13 +165,25 @@ class AgentConfig:
             "seal.max_segment_bytes": self.seal.max_segment_bytes,
             "seal.max_segment_lines": self.seal.max_segment_lines,
             "seal.max_segment_age_ms": self.seal.max_segment_age_ms,
+            "spool.max_bytes": self.spool.max_bytes,
+            "spool.max_segments": self.spool.max_segments,
             "ship.max_in_flight": self.ship.max_in_flight,
             "ship.backoff_initial_ms": self.ship.backoff_initial_ms,
             "ship.backoff_max_ms": self.ship.backoff_max_ms,
+            "ship.keepalive_time_ms": self.ship.keepalive_time_ms,
+            "ship.keepalive_timeout_ms": self.ship.keepalive_timeout_ms,
+            "ship.ack_timeout_secs": self.ship.ack_timeout_secs,
         }
         for key, value in positives.items():
             if value <= 0:
                 raise ConfigError(f"must be > 0, got {value}", file=file, key=key)
+        if self.ship.compression not in ("zstd", "none"):
+            raise ConfigError(f"expected \"zstd\" or \"none\", got {self.ship.compression!r}",
+                              file=file, key="ship.compression")
+        if self.spool.full_policy not in SPOOL_POLICIES:
+            raise ConfigError(f"expected one of {', '.join(SPOOL_POLICIES)}, got "
+                              f"{self.spool.full_policy!r} (an audit log never drops lines)",
+                              file=file, key="spool.full_policy")
         if self.tail.read_from not in ("beginning", "end"):
             raise ConfigError(f"expected \"beginning\" or \"end\", got {self.tail.read_from!r}",
                               file=file, key="tail.read_from")
@@ -205,6 +238,10 @@ class CollectorSection:
     data_dir: str = _opt("", "directory of the store and the collector's key")
     authorized_keys: str = _opt("", "file of agent public keys allowed to write, one per line")
     max_message_bytes: int = _opt(64 * 1024 * 1024, "largest accepted gRPC message")
+    max_streams: int = _opt(1024, "Ship streams (agents) served at once; more are answered "
+                                  "RESOURCE_EXHAUSTED and back off")
+    max_inflight_bytes: int = _opt(256 * 1024 * 1024, "bytes of received segments being "
+                                   "verified and stored at once; more: RESOURCE_EXHAUSTED")
     origin: str = _opt("", "checkpoint origin and key name of the collector-wide log (default "
                            "sealtail/<collector key id>); fixed at the first start")
     checkpoint_interval_secs: float = _opt(60.0, "sign a checkpoint this often while the log "
@@ -223,6 +260,10 @@ class CollectorConfig:
             if not getattr(self.collector, key):
                 raise ConfigError("is required", file=file, key=f"collector.{key}")
         _check_address(self.collector.listen, file, "collector.listen")
+        for key in ("max_streams", "max_inflight_bytes"):
+            if getattr(self.collector, key) <= 0:
+                raise ConfigError(f"must be > 0, got {getattr(self.collector, key)}",
+                                  file=file, key=f"collector.{key}")
         if self.collector.checkpoint_interval_secs <= 0:
             raise ConfigError(f"must be > 0, got {self.collector.checkpoint_interval_secs}",
                               file=file, key="collector.checkpoint_interval_secs")

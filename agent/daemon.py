@@ -2,6 +2,9 @@
 
     Tailer ─(lines, ≤64 batches)─► classify ─(labeled, ≤64 batches)─► Sealer ─► Spool ◄─ Shipper
 
+Backpressure: a full spool (spool.max_bytes / max_segments) makes `Spool.append` wait, so the
+sealer stops taking batches, both queues fill and the tailer stops reading; cursors wait.
+
 A crashing stage cancels the others and the process exits non-zero (systemd restarts it).
 SIGTERM/SIGINT: stop reading, seal what is buffered, give the shipper `shutdown_grace_secs`
 to collect acknowledgements, then exit 0. Whatever is unacknowledged stays in the spool.
@@ -11,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import faulthandler
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -24,7 +29,7 @@ import grpc
 from agent import sdnotify
 from agent.admin import AdminServer, Response
 from agent.classify import Classifier
-from agent.collector import Checkpointer, build_server
+from agent.collector import Checkpointer, build_server, lock_data_dir
 from agent.config import AgentConfig, CollectorConfig
 from agent.errors import CollectorUnavailable
 from agent.keys import (
@@ -38,12 +43,18 @@ from agent.records import ChainHead, LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper, fetch_chain_head
 from agent.spool import Spool
+from agent.status import STATUS_FILE, STATUS_INTERVAL_SECS, AgentStatus, write_status
 from agent.store import SQLiteStore
 from agent.tail import Tailer
 
 log = logging.getLogger("sealtail.daemon")
 
-QUEUE_BATCHES = 64  # bound of each inter-stage queue (batches of up to ~1 MiB of lines)
+# Bound of each inter-stage queue, in batches. A batch holds at most tail.read_chunk_bytes of
+# lines (one read of one file), so the two queues hold at most 2 × 64 × read_chunk_bytes
+# (128 MiB at the defaults; far less with lines arriving as they are written). The sealer holds
+# one open segment (≤ seal.max_segment_bytes + one batch) and the shipper reads at most
+# ship.max_in_flight segments from the spool. Nothing else buffers lines: memory is bounded.
+QUEUE_BATCHES = 64
 # READY=1 waits this long for the collector; after that the agent is ready as "spooling".
 READY_CONNECT_WAIT_SECS = 3.0
 CACHE_SAVE_SECS = 60.0  # how often the classifier's template cache is written to state_dir
@@ -78,7 +89,7 @@ async def run_agent(config: AgentConfig,
             "SIGHUP during start-up ignored: send it again once the agent is ready"))
     key = load_signing_key(Path(config.agent.key))
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
-                                    bytes(key.verify_key))
+                                    bytes(key.verify_key), config.spool)
     await _recover_chain_head(spool, config.agent.collector, bytes(key.verify_key))
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
@@ -99,6 +110,13 @@ async def run_agent(config: AgentConfig,
     log.info("agent %s starting: chain continues at seq %d, %d known files", config.agent.name,
              spool.head.next_seq, len(spool.cursors))
 
+    status_path = Path(config.agent.state_dir) / STATUS_FILE
+
+    def status_of() -> AgentStatus:
+        return AgentStatus.build(config.agent.name, spool=spool.statistics(),
+                                 ship=shipper.statistics(), seal=sealer.statistics(),
+                                 tail=tailer.statistics())
+
     async def classify_loop() -> None:
         while True:
             batch = await lines.get()
@@ -112,7 +130,8 @@ async def run_agent(config: AgentConfig,
             await asyncio.to_thread(ops.classifier.save_cache)
 
     try:
-        await _run_pipeline(config, tailer, ops, classify_loop, save_cache_loop, sealer,
+        await _run_pipeline(config, tailer, ops, classify_loop, save_cache_loop,
+                            lambda: _status_loop(status_path, status_of), sealer,
                             shipper, spool, lines, labeled, stop)
     finally:
         for used in ops.classifiers:  # the current one and any a reload replaced
@@ -129,6 +148,7 @@ async def run_agent(config: AgentConfig,
 async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
                         classify_loop: Callable[[], Coroutine[Any, Any, None]],
                         save_cache_loop: Callable[[], Coroutine[Any, Any, None]],
+                        status_loop: Callable[[], Coroutine[Any, Any, None]],
                         sealer: Sealer, shipper: Shipper, spool: Spool,
                         lines: asyncio.Queue[LineBatch],
                         labeled: asyncio.Queue[LabeledBatch | None], stop: asyncio.Event) -> None:
@@ -138,6 +158,7 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
         classify_task = tg.create_task(classify_loop(), name="classify")
         seal_task = tg.create_task(sealer.run(), name="seal")
         ship_task = tg.create_task(shipper.run(), name="ship")
+        status_task = tg.create_task(status_loop(), name="status")
         stopped = tg.create_task(stop.wait(), name="stop-signal")
         ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector),
                                     name="ready")]
@@ -155,21 +176,26 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
         tail_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await tail_task
-        # Classify what the tailer already read, including a batch waiting for the model;
-        # cancelling mid-batch would drop it.
-        await lines.join()
-        classify_task.cancel()
-        cache_task.cancel()
-        await labeled.put(None)
-        await seal_task
+        # One bound for sealing and shipping: with a full spool the sealer may never get
+        # room. Lines not sealed by then are read again at the next start (cursors only
+        # move with durable segments), so cutting this short loses nothing.
         try:
             async with asyncio.timeout(config.ship.shutdown_grace_secs):
+                # Classify what the tailer already read, including a batch waiting for the
+                # model; cancelling mid-batch would drop it.
+                await lines.join()
+                await labeled.put(None)
+                await seal_task
                 await shipper.wait_drained()
         except TimeoutError:
+            if not seal_task.done():
+                log.warning("stopping before buffered lines could be sealed (spool full or "
+                            "disk full); they are read again at the next start")
             log.warning("stopping with %d segments unacknowledged; they stay in the spool",
                         len(spool.pending_seqs()))
-        ship_task.cancel()
         stopped.cancel()
+        for task in (classify_task, cache_task, seal_task, ship_task, status_task):
+            task.cancel()
 
 
 async def _announce_ready(tailer: Tailer, address: str) -> None:
@@ -188,6 +214,20 @@ async def _announce_ready(tailer: Tailer, address: str) -> None:
                                             else f"spooling (collector {address} unreachable)"))
     sdnotify.notify("READY=1", f"STATUS={status}")
     log.info("ready: %s", status)
+
+
+async def _status_loop(path: Path, status_of: Callable[[], AgentStatus]) -> None:
+    """Refresh STATE/status.json every STATUS_INTERVAL_SECS for `sealtail status`."""
+    try:
+        while True:
+            try:
+                await asyncio.to_thread(write_status, path, status_of())
+            except OSError as exc:  # a full disk: the log reports it
+                log.debug("status.failed %s: %s", path, exc.strerror)
+            await asyncio.sleep(STATUS_INTERVAL_SECS)
+    finally:
+        with contextlib.suppress(OSError):  # the last word: what stays unacknowledged
+            write_status(path, dataclasses.replace(status_of(), running=False))
 
 
 # On a first start the collector is asked briefly: if it already holds a chain for this key,
@@ -226,7 +266,20 @@ async def run_collector(config: CollectorConfig) -> None:
     cfg = config.collector
     data_dir = Path(cfg.data_dir)
     authorized = load_authorized_keys(Path(cfg.authorized_keys))
-    store = await asyncio.to_thread(SQLiteStore, data_dir)  # creates data_dir (0700)
+    # Before the store is opened: a second collector on the same directory stops here.
+    lock_fd = await asyncio.to_thread(lock_data_dir, data_dir)
+    store = await asyncio.to_thread(SQLiteStore, data_dir)
+    try:
+        await _serve_collector(config, store, data_dir, authorized)
+    finally:
+        store.close()
+        os.close(lock_fd)
+        log.info("collector stopped")
+
+
+async def _serve_collector(config: CollectorConfig, store: SQLiteStore, data_dir: Path,
+                           authorized: frozenset[bytes]) -> None:
+    cfg = config.collector
     key_path = data_dir / "collector.key"
     if not await asyncio.to_thread(key_path.exists):
         generate_key_file(key_path, comment="collector")
@@ -239,9 +292,10 @@ async def run_collector(config: CollectorConfig) -> None:
     if cfg.query_token_file:
         query_token = await asyncio.to_thread(_read_token, Path(cfg.query_token_file))
     stop = _stop_event()
-    server, port, ingest = await build_server(cfg.listen, store, authorized,
-                                              max_message_bytes=cfg.max_message_bytes,
-                                              checkpoints=checkpoints, query_token=query_token)
+    server, port, ingest = await build_server(
+        cfg.listen, store, authorized, max_message_bytes=cfg.max_message_bytes,
+        checkpoints=checkpoints, query_token=query_token, max_streams=cfg.max_streams,
+        max_inflight_bytes=cfg.max_inflight_bytes)
     host = cfg.listen.rpartition(":")[0]
     # Tests and scripts read this line to learn the port when listening on port 0.
     print(f"sealtail collector listening on {host}:{port}", flush=True)
@@ -260,15 +314,15 @@ async def run_collector(config: CollectorConfig) -> None:
                       if watchdog else None)
             await stop.wait()
             sdnotify.notify("STOPPING=1")
+            log.info("stopping: finishing the segments being stored")
             periodic.cancel()
             if pinger is not None:
                 pinger.cancel()
     finally:
         if admin is not None:
             await admin.close()
+        ingest.close()  # open streams end with UNAVAILABLE after their current segment
         await server.stop(grace=2)
-        store.close()
-        log.info("collector stopped")
 
 
 async def _collector_http(config: CollectorConfig, ingest: object, store: SQLiteStore,

@@ -38,6 +38,9 @@ class ErrorCode(StrEnum):
     MALFORMED_SEGMENT = "malformed_segment"
     TOO_LARGE = "too_large"
     STORE_FAILED = "store_failed"
+    OVERLOADED = "overloaded"
+    LISTEN_FAILED = "listen_failed"
+    DATA_DIR_IN_USE = "data_dir_in_use"
     # verification
     PARSE_ERROR = "parse_error"
     BAD_VERSION = "bad_version"
@@ -125,7 +128,15 @@ class CollectorUnavailable(ShipError):
 
 
 class CollectorRejected(ShipError):
+    """The collector refused a segment; `code` is the collector's own ErrorCode and
+    `retryable` says whether the same segment may pass later without an operator."""
+
     code = ErrorCode.MALFORMED_SEGMENT
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None,
+                 retryable: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.retryable = retryable
 
 
 class StoreError(SealtailError):

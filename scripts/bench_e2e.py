@@ -7,6 +7,11 @@ median and the range. Baselines measured in the same run on the same file:
   * read+split: a bare Python loop reading and splitting the file (what tailing alone costs);
   * rsyslog imfile→omfwd TCP (../shared/bench/peer_rsyslog.sh) when rsyslogd and socat exist.
 
+Wire compression (ship.compression) is measured in the same run: each repeat runs once with
+"none" (the uncompressed baseline) and once with "zstd", the agent talking to the collector
+through a counting TCP proxy (tests/netproxy.py, in the path for both), which gives the bytes
+on the wire (HTTP/2 framing included) next to the lines/s.
+
 Usage: python scripts/bench_e2e.py [--lines N] [--repeats R]
 """
 
@@ -30,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent._pb import sealtail_pb2 as pb  # noqa: E402
 from agent._pb import sealtail_pb2_grpc as pb_grpc  # noqa: E402
+from tests.netproxy import TcpProxy  # noqa: E402
 
 SHARED_BENCH = ROOT.parent / "shared" / "bench"
 SEALTAIL = [sys.executable, "-m", "agent"]
@@ -70,20 +76,24 @@ def stored_entries(address: str) -> int:
     return sum(a.entries for a in reply.agents)
 
 
-def run_once(log: Path, n: int, work: Path) -> float:
+def run_once(log: Path, n: int, work: Path, compression: str) -> tuple[float, int]:
+    """(lines/s, bytes agent → collector on the wire) for one catch-up of `log`."""
     key = work / "agent.key"
     subprocess.run([*SEALTAIL, "keygen", "--out", str(key)], check=True, capture_output=True)
     (work / "auth").write_text(Path(f"{key}.pub").read_text())
+    (work / "agent.toml").write_text(f'[ship]\ncompression = "{compression}"\n')
     collector = subprocess.Popen(
         [*SEALTAIL, "collector", "--listen", "127.0.0.1:0", "--data", str(work / "data"),
          "--authorized-keys", str(work / "auth"), "--log-level", "WARNING"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert collector.stdout is not None
     address = collector.stdout.readline().rsplit(" ", 1)[1].strip()
+    proxy = TcpProxy(int(address.rsplit(":", 1)[1]))
     start = time.perf_counter()
     agent = subprocess.Popen(
-        [*SEALTAIL, "agent", "--collector", address, "--key", str(key), "--state",
-         str(work / "state"), "--name", "bench", "--log-level", "WARNING", str(log)], cwd=ROOT)
+        [*SEALTAIL, "agent", "--collector", proxy.address, "--key", str(key), "--state",
+         str(work / "state"), "--name", "bench", "--log-level", "WARNING", "--config",
+         str(work / "agent.toml"), str(log)], cwd=ROOT)
     try:
         while stored_entries(address) < n:
             if agent.poll() is not None or collector.poll() is not None:
@@ -91,12 +101,13 @@ def run_once(log: Path, n: int, work: Path) -> float:
             time.sleep(0.05)
         rate = n / (time.perf_counter() - start)
         PEAK_RSS.append((vm_hwm_mib(agent.pid), [vm_hwm_mib(c) for c in children(agent.pid)]))
-        return rate
+        return rate, proxy.bytes_up
     finally:
         for p in (agent, collector):
             p.terminate()
         for p in (agent, collector):
             p.wait(30)
+        proxy.close()
 
 
 PEAK_RSS: list[tuple[float, list[float]]] = []  # (agent, [model workers]) per run, MiB
@@ -143,16 +154,27 @@ def main() -> int:
         size = log.stat().st_size
         print(f"input: {ns.lines} lines, {size / 1e6:.1f} MB from {source}; {os.cpu_count()} CPUs")
         base = [baseline_read_split(log) for _ in range(3)]
-        rates = []
+        rates: dict[str, list[float]] = {"none": [], "zstd": []}
+        wire: dict[str, list[int]] = {"none": [], "zstd": []}
         for i in range(ns.repeats):
-            work = Path(tmp) / f"run{i}"
-            work.mkdir()
-            rates.append(run_once(log, ns.lines, work))
-            print(f"  run {i + 1}: {rates[-1]:,.0f} lines/s")
-        med, base_med = statistics.median(rates), statistics.median(base)
+            for mode in ("none", "zstd"):
+                work = Path(tmp) / f"run{i}-{mode}"
+                work.mkdir()
+                rate, sent = run_once(log, ns.lines, work, mode)
+                rates[mode].append(rate)
+                wire[mode].append(sent)
+                print(f"  run {i + 1} compression={mode}: {rate:,.0f} lines/s, "
+                      f"{sent / 1e6:.1f} MB agent→collector on the wire")
+        med, base_med = statistics.median(rates["zstd"]), statistics.median(base)
         mbps = med * size / ns.lines / 1e6
-        print(f"sealtail end-to-end (tail→seal→spool→gRPC→verify→SQLite, durable): median "
-              f"{med:,.0f} lines/s [{min(rates):,.0f}–{max(rates):,.0f}], {mbps:.1f} MB/s")
+        print(f"sealtail end-to-end (tail→seal→spool→gRPC→verify→SQLite, durable, zstd): median "
+              f"{med:,.0f} lines/s [{min(rates['zstd']):,.0f}–{max(rates['zstd']):,.0f}], "
+              f"{mbps:.1f} MB/s of log")
+        plain, packed = statistics.median(wire["none"]), statistics.median(wire["zstd"])
+        plain_rate = statistics.median(rates["none"])
+        print(f"wire compression: none {plain / 1e6:.1f} MB, {plain_rate:,.0f} lines/s; zstd-1 "
+              f"{packed / 1e6:.1f} MB, {med:,.0f} lines/s: {plain / packed:.2f}x fewer bytes, "
+              f"lines/s x{med / plain_rate:.2f} (input file {size / 1e6:.1f} MB)")
         print(f"baseline read+split (Python, page cache): median {base_med:,.0f} lines/s; "
               f"sealtail/baseline = {med / base_med:.4f}")
         agent_rss, worker_rss = PEAK_RSS[-1]

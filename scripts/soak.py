@@ -1,21 +1,29 @@
-"""`make soak`: exactly-once under abuse, for as long as you like.
+"""`make soak`: agent + collector under writes and faults, then count every line.
 
-A writer appends numbered lines to watched files at a steady rate while logrotate-style
-rotations happen (rename, and copytruncate with the copy matched by the glob). The agent is
-killed with SIGKILL every few seconds and restarted; with --kill-collector the collector is
-too. At the end the collector's lines are compared with what was written.
+Writes numbered lines to a log file at --rate lines/s (rotating by rename every
+--rotate-lines) while, every few seconds at random, one fault strikes: SIGKILL of the agent,
+SIGKILL of the collector, SIGTERM + restart of the agent, a network cut (all connections
+reset) or a half-open network (a proxy that stops forwarding for a few seconds), or a longer
+collector outage. At the end the writer stops, everything is healed, and the collector's
+content is compared with what was written: lost and duplicated lines are counted, and
+`sealtail verify` must pass. Exit 1 on any loss, duplicate or verification failure.
 
-Usage: python scripts/soak.py [--minutes 10] [--rate 2000] [--kill-every 5] [--kill-collector]
-Prints: written, received, lost, duplicated, kills, and whether `sealtail verify` passed.
+--outage SECS instead runs one collector outage of SECS at --rate with no other fault and
+reports the agent's worst resident memory (VmHWM) and how far reading got (backpressure).
+
+Usage: python scripts/soak.py [--duration 600] [--rate 2000] [--seed 1]
+       python scripts/soak.py --outage 300 --rate 20000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
-import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -31,148 +39,253 @@ sys.path.insert(0, str(ROOT))
 
 from agent._pb import sealtail_pb2 as pb  # noqa: E402
 from agent._pb import sealtail_pb2_grpc as pb_grpc  # noqa: E402
+from tests.netproxy import TcpProxy  # noqa: E402
 
 SEALTAIL = [sys.executable, "-m", "agent"]
+LINE = "soak seq=%010d pad=0123456789abcdefghijklmnopqrstuvwxyz user=alice action=write\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Proc:
+    def __init__(self, name: str, args: list[str], log: Path) -> None:
+        self.name, self.args, self.log = name, args, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as f:
+            self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                         stderr=f)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def rss_kib(self) -> tuple[int, int]:
+        """(VmRSS, VmHWM) in KiB."""
+        assert self.proc is not None
+        fields = {}
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields[key] = value.split()[0] if value.split() else "0"
+        return int(fields.get("VmRSS", 0)), int(fields.get("VmHWM", 0))
 
 
 class Writer(threading.Thread):
-    """Appends `soak <n>` lines to logs/app-<k>.log, rotating every `rotate_lines`."""
-
-    def __init__(self, logs: Path, rate: int, rotate_lines: int, files: int) -> None:
+    def __init__(self, logs: Path, rate: int, rotate_lines: int) -> None:
         super().__init__(daemon=True)
-        self.logs, self.rate, self.rotate_lines, self.files = logs, rate, rotate_lines, files
-        self.n = 0
-        self.rotations = 0
+        self.logs, self.rate, self.rotate_lines = logs, rate, rotate_lines
+        self.written = 0
         self.stop = threading.Event()
-        self.rng = random.Random(1)
 
     def run(self) -> None:
-        handles = {k: open(self.logs / f"app-{k}.log", "ab") for k in range(self.files)}  # noqa: SIM115
-        since_rotation = 0
-        tick = 0.01
-        per_tick = max(1, int(self.rate * tick))
-        while not self.stop.is_set():
-            start = time.monotonic()
-            for _ in range(per_tick):
-                k = self.n % self.files
-                handles[k].write(f"soak {self.n:09d} file={k} pad={'x' * 60}\n".encode())
-                self.n += 1
-            for h in handles.values():
-                h.flush()
-            since_rotation += per_tick
-            if since_rotation >= self.rotate_lines:
-                since_rotation = 0
-                k = self.rng.randrange(self.files)
-                path = self.logs / f"app-{k}.log"
-                handles[k].close()
-                self.rotations += 1
-                if self.rng.random() < 0.5:
-                    os.rename(path, self.logs / f"app-{k}.log.{self.rotations}")
-                else:  # copytruncate, the copy matched by the glob
-                    shutil.copyfile(path, self.logs / f"app-{k}.log.{self.rotations}")
-                    os.truncate(path, 0)
-                handles[k] = open(path, "ab")  # noqa: SIM115
-            time.sleep(max(0.0, tick - (time.monotonic() - start)))
-        for h in handles.values():
-            h.close()
+        path = self.logs / "app.log"
+        f = open(path, "ab")  # noqa: SIM115 - rotated below
+        started = time.monotonic()
+        generation = 0
+        try:
+            while not self.stop.is_set():
+                due = int((time.monotonic() - started) * self.rate)
+                if due <= self.written:
+                    time.sleep(0.01)
+                    continue
+                n = min(due - self.written, 50_000)
+                f.write("".join(LINE % (self.written + i) for i in range(n)).encode())
+                f.flush()
+                self.written += n
+                if self.rotate_lines and self.written // self.rotate_lines > generation:
+                    generation += 1
+                    f.close()
+                    os.rename(path, self.logs / f"app.log.{generation}")  # kept: no loss
+                    f = open(path, "ab")  # noqa: SIM115
+        finally:
+            f.close()
 
 
-def start(args: list[str], log: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([*SEALTAIL, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=open(log, "a"), text=True)
-
-
-def stored_lines(address: str) -> Counter[bytes]:
-    got: Counter[bytes] = Counter()
-    with grpc.insecure_channel(address, options=[
-            ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
-        for page in pb_grpc.QueryStub(channel).Search(pb.SearchRequest(), timeout=600):
-            for r in page.results:
-                got[pb.Entry.FromString(r.entry).line] += 1
-    return got
+def stored(data_dir: Path) -> Counter[int]:
+    """How many times each seq number is stored, read from the stopped collector's store
+    (a Search over millions of lines through gRPC takes longer than the soak itself)."""
+    counts: Counter[int] = Counter()
+    conn = sqlite3.connect(f"file:{data_dir / 'sealtail.db'}?mode=ro", uri=True)
+    try:
+        for (entry,) in conn.execute("SELECT entry FROM entries"):
+            counts[int(pb.Entry.FromString(entry).line[9:19])] += 1
+    finally:
+        conn.close()
+    return counts
 
 
 def stored_count(address: str) -> int:
-    with grpc.insecure_channel(address) as channel:
-        try:
+    try:
+        with grpc.insecure_channel(address) as channel:
             reply = pb_grpc.QueryStub(channel).Agents(pb.AgentsRequest(), timeout=5)
-        except grpc.RpcError:
-            return -1
-    return sum(a.entries for a in reply.agents)
+        return sum(a.entries for a in reply.agents)
+    except grpc.RpcError:
+        return -1
 
 
 def main() -> int:
-    p = argparse.ArgumentParser()
-    p.add_argument("--minutes", type=float, default=10)
-    p.add_argument("--rate", type=int, default=2000, help="lines per second written")
-    p.add_argument("--kill-every", type=float, default=5, help="seconds between agent kills")
-    p.add_argument("--kill-collector", action="store_true", help="also kill the collector")
-    p.add_argument("--files", type=int, default=3)
-    ns = p.parse_args()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--duration", type=float, default=600, help="seconds of writes and faults")
+    ap.add_argument("--rate", type=int, default=2000, help="lines per second written")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--fault-every", type=float, default=8.0, help="mean seconds between faults")
+    ap.add_argument("--rotate-lines", type=int, default=200_000)
+    ap.add_argument("--outage", type=float, default=0,
+                    help="instead: one collector outage of this many seconds; report memory")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ns = ap.parse_args()
+    rng = random.Random(ns.seed)
     work = Path(tempfile.mkdtemp(prefix="sealtail-soak-"))
     logs = work / "logs"
     logs.mkdir()
-    subprocess.run([*SEALTAIL, "keygen", "--out", str(work / "agent.key")], check=True,
-                   capture_output=True, cwd=ROOT)
-    (work / "auth").write_text((work / "agent.key.pub").read_text())
+    key = work / "agent.key"
+    subprocess.run([*SEALTAIL, "keygen", "--out", str(key)], check=True, capture_output=True,
+                   cwd=ROOT)
+    (work / "auth").write_text(Path(f"{key}.pub").read_text())
     (work / "agent.toml").write_text(
-        "[tail]\npartial_idle_secs = 1.0\nrotate_wait_secs = 2.0\n"
-        "[ship]\nbackoff_initial_ms = 100\nbackoff_max_ms = 2000\n")
-    collector_args = ["collector", "--listen", "127.0.0.1:0", "--data", str(work / "data"),
-                      "--authorized-keys", str(work / "auth"), "--log-level", "WARNING"]
-    collector = start(collector_args, work / "collector.log")
-    assert collector.stdout is not None
-    address = collector.stdout.readline().rsplit(" ", 1)[1].strip()
-    collector_args[2] = address  # restart on the same port
-    agent_args = ["agent", "--config", str(work / "agent.toml"), "--collector", address,
-                  "--key", str(work / "agent.key"), "--state", str(work / "state"),
-                  "--name", "soak", "--log-level", "WARNING", str(logs / "app-*.log*")]
-    agent = start(agent_args, work / "agent.log")
-    writer = Writer(logs, ns.rate, rotate_lines=max(1000, ns.rate * 3), files=ns.files)
+        "[tail]\npoll_interval_ms = 100\n[ship]\nbackoff_initial_ms = 100\n"
+        "backoff_max_ms = 2000\nkeepalive_time_ms = 1000\nkeepalive_timeout_ms = 2000\n"
+        "ack_timeout_secs = 20.0\nshutdown_grace_secs = 3.0\n")
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    collector = Proc("collector", [*SEALTAIL, "collector", "--listen", address, "--data",
+                                   str(work / "data"), "--authorized-keys", str(work / "auth"),
+                                   "--log-level", "WARNING"], work / "collector.log")
+    proxy = TcpProxy(port)
+    agent = Proc("agent", [*SEALTAIL, "agent", "--collector", proxy.address, "--key", str(key),
+                           "--state", str(work / "state"), "--name", "soak", "--config",
+                           str(work / "agent.toml"), "--log-level", "WARNING",
+                           str(logs / "app.log*")], work / "agent.log")
+    collector.start()
+    time.sleep(1.5)
+    agent.start()
+    writer = Writer(logs, ns.rate, ns.rotate_lines)
     writer.start()
-    rng = random.Random(2)
-    kills = collector_kills = 0
-    deadline = time.monotonic() + ns.minutes * 60
-    print(f"soak in {work}: {ns.minutes} min, {ns.rate} lines/s, kill every ~{ns.kill_every}s"
-          f"{' (collector too)' if ns.kill_collector else ''}", flush=True)
-    while time.monotonic() < deadline:
-        time.sleep(rng.uniform(0.5, 1.5) * ns.kill_every)
-        if ns.kill_collector and rng.random() < 0.3:
-            collector.send_signal(signal.SIGKILL)
-            collector.wait()
-            collector_kills += 1
-            time.sleep(rng.uniform(0.2, 2.0))
-            collector = start(collector_args, work / "collector.log")
-            assert collector.stdout is not None
-            collector.stdout.readline()
+    faults: Counter[str] = Counter()
+    print(f"soak in {work}: {ns.rate} lines/s, "
+          + (f"one {ns.outage:.0f} s collector outage" if ns.outage else
+             f"{ns.duration:.0f} s, a fault every ~{ns.fault_every:g} s"), flush=True)
+    started = time.monotonic()
+    try:
+        if ns.outage:
+            run_outage(ns, agent, collector, writer, work)
         else:
-            agent.send_signal(signal.SIGKILL)
-            agent.wait()
-            kills += 1
-            time.sleep(rng.uniform(0.0, 1.0))
-            agent = start(agent_args, work / "agent.log")
-    writer.stop.set()
-    writer.join()
-    written = writer.n
-    settle = time.monotonic() + 120
-    while stored_count(address) < written and time.monotonic() < settle:
+            while time.monotonic() - started < ns.duration:
+                time.sleep(rng.expovariate(1 / ns.fault_every))
+                faults[strike(rng, agent, collector, proxy)] += 1
+                if len(faults) and sum(faults.values()) % 10 == 0:
+                    print(f"  {time.monotonic() - started:5.0f}s: {writer.written} lines "
+                          f"written, {stored_count(address)} stored, faults {dict(faults)}",
+                          flush=True)
+        writer.stop.set()
+        writer.join()
+        # Heal everything, then wait for the collector to hold every line.
+        proxy.thaw()
+        for p in (collector, agent):
+            if not p.alive():
+                p.start()
+        deadline, last = time.monotonic() + 300, -1
+        while (count := stored_count(address)) < writer.written:
+            if count != last:
+                deadline, last = time.monotonic() + 120, count
+            if time.monotonic() > deadline:
+                print(f"no progress for 120 s at {count} of {writer.written} lines")
+                break
+            time.sleep(1)
+        time.sleep(2)
+        verify = subprocess.run([*SEALTAIL, "verify", "--collector", address],
+                                capture_output=True, text=True, cwd=ROOT)
+        agent.signal(signal.SIGTERM)
+        collector.signal(signal.SIGTERM)
+        counts = stored(work / "data")
+        lost = sum(1 for i in range(writer.written) if counts.get(i, 0) == 0)
+        duplicated = sum(c - 1 for c in counts.values() if c > 1)
+        extra = sum(1 for i in counts if i >= writer.written)
+        print(f"lines written {writer.written}, received {sum(counts.values())} "
+              f"({len(counts)} distinct), lost {lost}, duplicated {duplicated}, unknown {extra}")
+        if not ns.outage:
+            print(f"faults: {dict(sorted(faults.items()))}")
+        print(f"verify: exit {verify.returncode}: {(verify.stdout or verify.stderr).strip()}")
+        ok = lost == 0 and duplicated == 0 and extra == 0 and verify.returncode == 0
+        return 0 if ok else 1
+    finally:
+        writer.stop.set()
+        for p in (agent, collector):
+            if p.alive():
+                p.signal(signal.SIGTERM)
+        proxy.close()
+        if not ns.keep:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+def strike(rng: random.Random, agent: Proc, collector: Proc, proxy: TcpProxy) -> str:
+    """One random fault, healed before returning (outages last a few seconds)."""
+    fault = rng.choice(["kill_agent", "kill_agent", "kill_collector", "kill_collector",
+                        "term_agent", "cut_network", "half_open", "collector_outage"])
+    if fault == "kill_agent":
+        agent.signal(signal.SIGKILL)
+        time.sleep(rng.uniform(0, 2))
+        agent.start()
+    elif fault == "term_agent":
+        code = agent.signal(signal.SIGTERM)
+        if code != 0:
+            print(f"  agent exited {code} on SIGTERM", flush=True)
+            fault = "term_agent_nonzero"
+        agent.start()
+    elif fault == "kill_collector":
+        collector.signal(signal.SIGKILL)
+        time.sleep(rng.uniform(0, 3))
+        collector.start()
+    elif fault == "collector_outage":
+        code = collector.signal(signal.SIGTERM)
+        if code != 0:
+            print(f"  collector exited {code} on SIGTERM", flush=True)
+        time.sleep(rng.uniform(5, 20))
+        collector.start()
+    elif fault == "cut_network":
+        proxy.cut()
+    elif fault == "half_open":
+        proxy.freeze()
+        time.sleep(rng.uniform(2, 8))
+        proxy.thaw()
+    return fault
+
+
+def run_outage(ns: argparse.Namespace, agent: Proc, collector: Proc, writer: Writer,
+               work: Path) -> None:
+    time.sleep(5)  # steady state first
+    collector.signal(signal.SIGTERM)
+    began = time.monotonic()
+    worst_rss = 0
+    while (elapsed := time.monotonic() - began) < ns.outage:
         time.sleep(1)
-    time.sleep(3)
-    got = stored_lines(address)
-    want = Counter(f"soak {i:09d} file={i % ns.files} pad={'x' * 60}".encode()
-                   for i in range(written))
-    lost = sum((want - got).values())
-    dup = sum((got - want).values())
-    agent.terminate()
-    agent.wait(30)
-    verify = subprocess.run([*SEALTAIL, "verify", "--collector", address], cwd=ROOT,
-                            capture_output=True, text=True)
-    collector.terminate()
-    collector.wait(30)
-    print(f"written={written} received={sum(got.values())} lost={lost} duplicated={dup} "
-          f"agent_kills={kills} collector_kills={collector_kills} rotations={writer.rotations} "
-          f"verify={'OK' if verify.returncode == 0 else 'FAILED: ' + verify.stdout[-300:]}")
-    return 0 if lost == 0 and dup == 0 and verify.returncode == 0 else 1
+        rss, _ = agent.rss_kib()
+        worst_rss = max(worst_rss, rss)
+        if int(elapsed) % 30 == 0:
+            status = json.loads((work / "state" / "status.json").read_text())
+            print(f"  outage {elapsed:4.0f}s: written {writer.written}, agent read "
+                  f"{status['tail']['lines_read']}, spool {status['spool']['bytes'] / 1e6:.0f} "
+                  f"MB, state {status['state']}, RSS {rss / 1024:.0f} MiB", flush=True)
+    _, hwm = agent.rss_kib()
+    print(f"outage of {ns.outage:.0f} s at {ns.rate} lines/s: agent RSS max sampled "
+          f"{worst_rss / 1024:.0f} MiB, VmHWM {hwm / 1024:.0f} MiB", flush=True)
+    collector.start()
 
 
 if __name__ == "__main__":

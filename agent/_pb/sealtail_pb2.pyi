@@ -111,14 +111,16 @@ class SegmentHeader(_message.Message):
     def __init__(self, version: _Optional[int] = ..., agent_name: _Optional[str] = ..., agent_key: _Optional[bytes] = ..., boot_id: _Optional[bytes] = ..., seq: _Optional[int] = ..., prev_hash: _Optional[bytes] = ..., root: _Optional[bytes] = ..., count: _Optional[int] = ..., t_first_ns: _Optional[int] = ..., t_last_ns: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceCursor, _Mapping]]] = ..., lines_before: _Optional[int] = ...) -> None: ...
 
 class Segment(_message.Message):
-    __slots__ = ("header", "signature", "entries")
+    __slots__ = ("header", "signature", "entries", "entries_zstd")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_ZSTD_FIELD_NUMBER: _ClassVar[int]
     header: bytes
     signature: bytes
     entries: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., entries: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    entries_zstd: bytes
+    def __init__(self, header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., entries: _Optional[_Iterable[bytes]] = ..., entries_zstd: _Optional[bytes] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("seq", "status", "code", "message", "leaf_index", "retryable", "checkpoint", "inclusion")

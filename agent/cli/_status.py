@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import signal
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -188,7 +189,47 @@ def status(config_file: Path | None, state: Path | None, url: str | None,
             raise UsageError(f"agent at {endpoint} not reachable and no --state to read"
                              if endpoint else "give --state, --config or --url")
         st = offline_status(state_dir)
+    delivery = _delivery(state_dir)
+    if delivery is not None:
+        st["delivery"] = delivery
     click.echo(json.dumps(st, indent=1) if as_json else render(st))
+    if delivery is not None:
+        if not as_json:
+            click.echo(render_delivery(delivery))
+        if not delivery["stale"] and delivery["state"] in ("refused", "disk_full", "spool_full"):
+            sys.exit(1)  # the agent is running but cannot ship or cannot read: say so
+
+
+STALE_STATUS_SECS = 10.0
+
+
+def _delivery(state_dir: Path | None) -> dict[str, Any] | None:
+    """What the agent last wrote to STATE/status.json (every second while it runs)."""
+    from agent.status import read_status
+
+    if state_dir is None:
+        return None
+    try:
+        st = read_status(state_dir)
+    except (OSError, ValueError):
+        return None
+    age = time.time() - float(st["updated_unix"])
+    return {**st, "age_secs": round(age, 1),
+            "stale": not st["running"] or age > STALE_STATUS_SECS}
+
+
+def render_delivery(st: dict[str, Any]) -> str:
+    sp, sh = st["spool"], st["ship"]
+    return "\n".join([
+        f"delivery: {st['state']}" + (f": {st['problem']}" if st["problem"] else "")
+        + (f" [not running: last status {st['age_secs']:.0f}s old]" if st["stale"] else ""),
+        f"spool: {sp['segments']}/{sp['max_segments']} segments, {sp['bytes']}/"
+        f"{sp['max_bytes']} bytes, oldest unacknowledged {sp['oldest_age_secs']:.1f}s, policy "
+        f"{sp['policy']}" + (", FULL: reading stopped" if sp["full"] else "")
+        + (", DISK FULL" if sp["disk_full"] else ""),
+        f"ship: {sh['state']}, {sh['segments_acked']} acknowledged, {sh['refusals']} refusals, "
+        f"{sh['reconnects']} reconnects"
+        + (f", last error: {sh['last_error']}" if sh["last_error"] else "")])
 
 
 @click.command()

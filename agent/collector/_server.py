@@ -10,18 +10,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
+import zstandard
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
 from agent.collector._checkpoints import Checkpointer
-from agent.errors import ErrorCode, StoreError, VerificationError
+from agent.errors import ErrorCode, SealtailError, StoreError, VerificationError
 from agent.formats import inclusion_proof, key_id, leaf_hashes, parse_header, verify_segment
 from agent.store import SearchFilter, SQLiteStore
 
 log = logging.getLogger("sealtail.collector")
 
 PAGE_SIZE = 1000
+ENCODINGS_KEY = "sealtail-encodings"  # Ship initial metadata: encodings the collector reads
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
@@ -30,17 +33,38 @@ class IngestStatistics:
     stored: int = 0
     duplicates: int = 0
     refused: dict[str, int] = field(default_factory=dict)
+    overloaded: int = 0  # streams or segments answered RESOURCE_EXHAUSTED
+    streams: int = 0  # Ship streams open now
+    inflight_bytes: int = 0  # bytes of received segments not yet acknowledged
 
 
 class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
-    """Accepts segments only from allow-listed keys, verifies, stores, then acknowledges."""
+    """Accepts segments only from allow-listed keys, verifies, stores, then acknowledges.
+
+    Load is bounded: at most `max_streams` Ship streams at once and at most
+    `max_inflight_bytes` of received, not yet acknowledged segments (one always passes);
+    beyond either, the call ends with RESOURCE_EXHAUSTED and the agent backs off.
+    `close()` ends every open stream with UNAVAILABLE after its current segment, so a
+    stopping collector neither cancels a half-stored segment nor logs a traceback.
+    """
 
     def __init__(self, store: SQLiteStore, authorized: frozenset[bytes],
-                 checkpoints: Checkpointer) -> None:
+                 checkpoints: Checkpointer, *, max_streams: int = 1024,
+                 max_inflight_bytes: int = 256 * 1024 * 1024,
+                 max_inflated_bytes: int = 64 * 1024 * 1024) -> None:
         self._store = store
         self._checkpoints = checkpoints
         self.authorized = authorized
         self.stats = IngestStatistics()
+        self._max_streams = max_streams
+        self._max_inflight_bytes = max_inflight_bytes
+        self._max_inflated = max_inflated_bytes
+        self._zstd = zstandard.ZstdDecompressor()
+        self._closing = asyncio.Event()
+
+    def close(self) -> None:
+        """Ask every Ship stream to end after the segment it is storing."""
+        self._closing.set()
 
     def _refuse(self, seq: int, code: ErrorCode, message: str, peer: str) -> pb.Ack:
         self.stats.refused[code] = self.stats.refused.get(code, 0) + 1
@@ -50,11 +74,72 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
     async def Ship(self, request_iterator: AsyncIterator[pb.Segment],
                    context: Context) -> AsyncIterator[pb.Ack]:
         peer = context.peer()
-        async for seg in request_iterator:
-            ack = await self._ingest(seg, peer)
-            yield ack
-            if ack.status == pb.ACK_REFUSED and not ack.retryable:
-                return  # the agent must not keep streaming past a refused segment
+        if self._closing.is_set():
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "collector is stopping")
+        if self.stats.streams >= self._max_streams:
+            self.stats.overloaded += 1
+            log.warning("refusing a stream from %s: %d streams open (max_streams)", peer,
+                        self.stats.streams)
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"collector overloaded: {self.stats.streams} streams open")
+        self.stats.streams += 1
+        # Negotiation: the agent compresses only what this collector says it can read.
+        await context.send_initial_metadata(((ENCODINGS_KEY, "zstd"),))
+        closing = asyncio.ensure_future(self._closing.wait())
+        received: asyncio.Future[pb.Segment] | None = None
+        try:
+            requests = aiter(request_iterator)
+            while True:
+                received = asyncio.ensure_future(anext(requests))
+                await asyncio.wait({received, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if not received.done():
+                    received.cancel()
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "collector is stopping")
+                try:
+                    seg = received.result()
+                except StopAsyncIteration:
+                    return
+                if seg.entries_zstd:
+                    seg = self._inflate(seg)
+                size = seg.ByteSize()
+                if (self.stats.inflight_bytes
+                        and self.stats.inflight_bytes + size > self._max_inflight_bytes):
+                    self.stats.overloaded += 1
+                    log.warning("refusing a segment of %d bytes from %s: %d bytes in flight "
+                                "(max_inflight_bytes)", size, peer, self.stats.inflight_bytes)
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                        f"collector overloaded: {self.stats.inflight_bytes} "
+                                        "bytes in flight")
+                self.stats.inflight_bytes += size
+                try:
+                    ack = await self._ingest(seg, peer)
+                finally:
+                    self.stats.inflight_bytes -= size
+                yield ack
+                if ack.status == pb.ACK_REFUSED and not ack.retryable:
+                    return  # the agent must not keep streaming past a refused segment
+        finally:
+            closing.cancel()
+            if received is not None:
+                # The call may end under us (the agent went away) with a read pending or just
+                # finished: collect its outcome so nothing is logged as unretrieved.
+                received.cancel()
+                received.add_done_callback(_retrieve)
+            self.stats.streams -= 1
+
+    def _inflate(self, seg: pb.Segment) -> pb.Segment:
+        """Restore `entries` from `entries_zstd`, bounded by max_message_bytes (no bombs).
+
+        A frame that does not decompress leaves the segment without entries, so it is
+        refused by verification like any other malformed segment.
+        """
+        out = pb.Segment(header=seg.header, signature=seg.signature)
+        try:
+            raw = self._zstd.decompress(seg.entries_zstd, max_output_size=self._max_inflated)
+            out.entries.extend(pb.Segment.FromString(raw).entries)
+        except (zstandard.ZstdError, DecodeError) as exc:
+            log.warning("a segment's entries_zstd does not decompress: %s", exc)
+        return out
 
     async def _ingest(self, seg: pb.Segment, peer: str) -> pb.Ack:
         try:
@@ -103,6 +188,11 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
             return pb.ChainHeadResponse(found=False)
         return pb.ChainHeadResponse(found=True, next_seq=head[0], last_hash=head[1],
                                     lines_total=head[2])
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
@@ -277,28 +367,41 @@ def _deny(handler: Any) -> Any:
 
 async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[bytes], *,
                        max_message_bytes: int, checkpoints: Checkpointer,
-                       query_token: str | None = None,
+                       query_token: str | None = None, max_streams: int = 1024,
+                       max_inflight_bytes: int = 256 * 1024 * 1024,
                        ) -> tuple[grpc.aio.Server, int, IngestService]:
     """Create and start the collector's gRPC server; returns (server, bound port, ingest).
 
     With `query_token`, Query calls without ``authorization: Bearer <token>`` are refused
-    (UNAUTHENTICATED).
+    (UNAUTHENTICATED). Raises SealtailError (listen_failed) when `listen` cannot be bound,
+    including when another process already listens there.
     """
     interceptors = [QueryTokenInterceptor(query_token)] if query_token else []
     server = grpc.aio.server(interceptors=interceptors, options=[
+        # gRPC sets SO_REUSEPORT by default: a second collector would then bind the same
+        # port and silently take half of the connections. One port, one collector.
+        ("grpc.so_reuseport", 0),
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", max_message_bytes),
         ("grpc.keepalive_permit_without_calls", 1),
-        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        # Agents ping every few seconds to notice half-open connections (ship.keepalive_*).
+        ("grpc.http2.min_ping_interval_without_data_ms", 1_000),
+        ("grpc.http2.max_ping_strikes", 0),
     ])
-    ingest = IngestService(store, authorized, checkpoints)
+    ingest = IngestService(store, authorized, checkpoints, max_streams=max_streams,
+                           max_inflight_bytes=max_inflight_bytes,
+                           max_inflated_bytes=max_message_bytes)
     pb_grpc.add_IngestServicer_to_server(ingest, server)
     pb_grpc.add_QueryServicer_to_server(QueryService(store, checkpoints), server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(listen)
+    try:
+        port = server.add_insecure_port(listen)
+    except RuntimeError:  # grpc's only signal: "Failed to bind to address"
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {listen}")
+        raise SealtailError(f"cannot listen on {listen}: the address is in use by another "
+                            "process or not available here", code=ErrorCode.LISTEN_FAILED)
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("sealtail.v1.Ingest", health_pb2.HealthCheckResponse.SERVING)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+import zstandard
 
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
@@ -28,7 +31,9 @@ from agent.spool import Spool
 
 log = logging.getLogger("sealtail.ship")
 
-# gRPC keepalive so a half-open connection is noticed instead of waiting forever.
+ENCODINGS_KEY = "sealtail-encodings"  # the collector's Ship initial metadata (see proto)
+NEGOTIATION_SECS = 5.0
+
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
     ("grpc.keepalive_timeout_ms", 10_000),
@@ -36,6 +41,39 @@ CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
 ]
+
+
+def channel_options(config: ShipConfig) -> list[tuple[str, int]]:
+    """Keepalive pings so a half-open connection (no FIN, no RST: a vanished peer or NAT
+    entry) is noticed within keepalive_time + keepalive_timeout instead of TCP's minutes."""
+    return [
+        ("grpc.keepalive_time_ms", config.keepalive_time_ms),
+        ("grpc.keepalive_timeout_ms", config.keepalive_timeout_ms),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),  # keep pinging while a send is stalled
+        ("grpc.http2.min_time_between_pings_ms", config.keepalive_time_ms),
+        # Recent gRPC cores time out every ping (keepalive or BDP) with this, not with
+        # keepalive_timeout_ms alone: without it a stalled connection waits a minute.
+        ("grpc.http2.ping_timeout_ms", config.keepalive_timeout_ms),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ]
+
+
+# Refusals that may pass on a later try: the collector's store failed, it is overloaded, or
+# the chain does not continue yet (an earlier segment is still being retried). Everything
+# else (unknown_key, equivocation, malformed_segment, bad_signature, name_taken,
+# origin_mismatch, a bad checkpoint in an ack...) cannot pass without an operator: shipping
+# stops and is retried only every backoff_max_ms.
+RETRYABLE_CODES = frozenset({ErrorCode.STORE_FAILED, ErrorCode.OVERLOADED, ErrorCode.CHAIN_GAP,
+                             ErrorCode.COLLECTOR_UNAVAILABLE})
+
+
+class ShipState(enum.StrEnum):
+    CONNECTING = "connecting"  # opening a stream
+    SHIPPING = "shipping"  # a stream is open and acknowledging
+    BACKOFF = "backoff"  # the last attempt failed (network, overload, retryable refusal)
+    REFUSED = "refused"  # a permanent refusal: waiting backoff_max_ms for an operator fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +84,22 @@ class ShipStatistics:
     reconnects: int
     connected: bool
     last_error: str
+    state: ShipState = ShipState.CONNECTING
+    last_code: str = ""  # ErrorCode of the last failure ("" when none)
+    encoding: str = ""  # of the current stream: "zstd" or "none"
+    bytes_sent: int = 0  # Segment messages as sent (compressed when encoding is zstd)
+    bytes_uncompressed: int = 0  # the same messages before compression
 
 
 class Shipper:
     """Keeps one bidirectional stream to the collector; sends every spooled segment in seq
     order, at most `max_in_flight` unacknowledged, and re-sends after a reconnect.
 
-    Refusals are logged loudly; the connection is then retried with the largest backoff, so a
-    refused agent never hammers the collector.
+    Failures are split by the code the collector gave: retryable ones (store_failed,
+    overloaded, chain_gap, network errors, RESOURCE_EXHAUSTED) reconnect with exponential
+    backoff and full jitter; permanent ones (see RETRYABLE_CODES) are logged at ERROR, shown as
+    state `refused` in `statistics()`, and retried only every `backoff_max_ms`, in case an
+    operator fixes the allow-list: never a hot loop.
 
     Each ack carries a signed checkpoint of the collector-wide log covering the segment, and
     the segment's inclusion proof in it. With `collector_key`, an ack whose checkpoint does not
@@ -79,11 +125,18 @@ class Shipper:
         self._sent = self._acked = self._refusals = self._reconnects = 0
         self._connected = False
         self._last_error = ""
+        self._last_code = ""
+        self._state = ShipState.CONNECTING
+        self._progress = False  # an ack arrived in the current session
+        self._encoding = ""
+        self._bytes_sent = self._bytes_raw = 0
+        self._zstd = zstandard.ZstdCompressor(level=1)
         self._drained = asyncio.Event()
 
     def statistics(self) -> ShipStatistics:
         return ShipStatistics(self._sent, self._acked, self._refusals, self._reconnects,
-                              self._connected, self._last_error)
+                              self._connected, self._last_error, self._state, self._last_code,
+                              self._encoding, self._bytes_sent, self._bytes_raw)
 
     async def wait_drained(self) -> None:
         """Wait until the spool holds no unacknowledged segment."""
@@ -92,41 +145,103 @@ class Shipper:
             await self._drained.wait()
 
     async def run(self) -> None:
-        delay = self._config.backoff_initial_ms / 1000
+        initial = self._config.backoff_initial_ms / 1000
         cap = self._config.backoff_max_ms / 1000
+        delay = initial
         while True:
-            refused = False
+            permanent = False
+            self._progress = False
+            self._state = ShipState.CONNECTING
             try:
                 await self._session()
-                delay = self._config.backoff_initial_ms / 1000
             except grpc.aio.AioRpcError as exc:
                 self._last_error = f"{exc.code().name}: {exc.details()}"
+                self._last_code = (ErrorCode.OVERLOADED
+                                   if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+                                   else ErrorCode.COLLECTOR_UNAVAILABLE)
                 log.warning("collector %s: %s; reconnecting", self._address, self._last_error)
+            except CollectorUnavailable as exc:
+                self._last_error, self._last_code = str(exc), exc.code
+                log.warning("collector %s: %s", self._address, exc)
             except CollectorRejected as exc:
                 self._refusals += 1
                 self._last_error = str(exc)
-                log.error("collector %s refused a segment: %s", self._address, exc)
-                refused = True
+                self._last_code = exc.code
+                permanent = not exc.retryable
+                if permanent:
+                    log.error("collector %s refused a segment permanently: %s; shipping "
+                              "stops, retried every %.0f s (fix the collector's allow-list or "
+                              "see `sealtail status`)", self._address, exc, cap)
+                else:
+                    log.warning("collector %s refused a segment for now: %s; retrying",
+                                self._address, exc)
             finally:
                 self._connected = False
+            if self._progress:  # the link worked: a new failure starts from the first delay
+                delay = initial
+            self._state = ShipState.REFUSED if permanent else ShipState.BACKOFF
             # Full jitter: sleep uniformly in [0, delay] so many agents do not reconnect in step.
-            # A refusal waits the full cap: retrying it sooner cannot help.
-            await asyncio.sleep(cap if refused else random.uniform(0, delay))
+            # A permanent refusal waits the full cap: retrying it sooner cannot help.
+            await asyncio.sleep(cap if permanent else random.uniform(0, delay))
             delay = min(cap, delay * 2)
             self._reconnects += 1
 
     async def _session(self) -> None:
-        async with grpc.aio.insecure_channel(self._address, options=CHANNEL_OPTIONS) as channel:
+        async with grpc.aio.insecure_channel(self._address,
+                                             options=channel_options(self._config)) as channel:
             stub = pb_grpc.IngestStub(channel)
             window = asyncio.Semaphore(self._config.max_in_flight)
             in_flight: list[int] = []
-            call = stub.Ship(self._outgoing(window, in_flight))
-            async for ack in call:
-                self._connected = True
-                await self._handle_ack(ack, window, in_flight)
+            sent_at: dict[int, float] = {}
+            encoding: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            call = stub.Ship(self._outgoing(window, in_flight, sent_at, encoding))
+            reader = asyncio.ensure_future(self._read_acks(call, window, in_flight, encoding))
+            deadline = asyncio.ensure_future(self._ack_deadline(in_flight, sent_at))
+            try:
+                await asyncio.wait({reader, deadline}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (reader, deadline):
+                    task.cancel()
+                call.cancel()
+            if reader.done() and not reader.cancelled():
+                reader.result()  # the stream's own end or error
+                return
+            late = deadline.result()
+            raise CollectorUnavailable(f"segment seq={late} unacknowledged after "
+                                       f"{self._config.ack_timeout_secs:g} s; reconnecting")
 
-    async def _outgoing(self, window: asyncio.Semaphore,
-                        in_flight: list[int]) -> AsyncIterator[pb.Segment]:
+    async def _read_acks(self, call: Any, window: asyncio.Semaphore, in_flight: list[int],
+                         encoding: asyncio.Future[str]) -> None:
+        metadata = await call.initial_metadata()
+        offered = dict(metadata or ()).get(ENCODINGS_KEY, "")
+        if not encoding.done():
+            wanted = self._config.compression
+            encoding.set_result(wanted if wanted in str(offered).split(",") else "none")
+        async for ack in call:
+            self._connected = True
+            await self._handle_ack(ack, window, in_flight)
+            self._progress = True
+            self._state = ShipState.SHIPPING
+
+    async def _ack_deadline(self, in_flight: list[int], sent_at: dict[int, float]) -> int:
+        """Return the seq of the first segment left unacknowledged past ack_timeout_secs."""
+        limit = self._config.ack_timeout_secs
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            if in_flight and loop.time() - sent_at.get(in_flight[0], loop.time()) > limit:
+                return in_flight[0]
+
+    async def _outgoing(self, window: asyncio.Semaphore, in_flight: list[int],
+                        sent_at: dict[int, float],
+                        encoding: asyncio.Future[str]) -> AsyncIterator[pb.Segment]:
+        # The collector says which encodings it reads in its initial metadata; one that never
+        # sends it (an older collector) gets plain segments after NEGOTIATION_SECS.
+        try:
+            async with asyncio.timeout(NEGOTIATION_SECS):
+                self._encoding = await asyncio.shield(encoding)
+        except TimeoutError:
+            self._encoding = "none"
         next_seq: int | None = None
         while True:
             seen = self._spool.appended  # read before listing: no append can slip between
@@ -142,7 +257,16 @@ class Shipper:
                 payload = await self._spool.read(seq)
                 segment = pb.Segment.FromString(payload)
                 self._hashes[seq] = segment_hash(segment.header)
+                self._bytes_raw += len(payload)
+                if self._encoding == "zstd":
+                    entries = pb.Segment(entries=segment.entries).SerializeToString()
+                    segment = pb.Segment(header=segment.header, signature=segment.signature,
+                                         entries_zstd=self._zstd.compress(entries))
+                    self._bytes_sent += segment.ByteSize()
+                else:
+                    self._bytes_sent += len(payload)
                 in_flight.append(seq)
+                sent_at[seq] = asyncio.get_running_loop().time()
                 self._sent += 1
                 self._connected = True
                 yield segment
@@ -154,7 +278,7 @@ class Shipper:
             in_flight.remove(ack.seq)
             window.release()
         if ack.status == pb.ACK_REFUSED:
-            raise CollectorRejected(f"segment seq={ack.seq}: {ack.message} ({ack.code})")
+            raise refusal(ack)
         anchor = self._check_checkpoint(ack)
         await self._spool.ack(ack.seq, anchor=anchor)
         self._hashes.pop(ack.seq, None)
@@ -196,6 +320,19 @@ class Shipper:
             self._anchor_size = cp.size
             return ack.checkpoint
         return None
+
+
+def refusal(ack: pb.Ack) -> CollectorRejected:
+    """The refusal an ack carries, with the collector's code and whether to retry soon."""
+    try:
+        code = ErrorCode(ack.code)
+    except ValueError:  # a code this agent does not know: keep it in the message
+        code = ErrorCode.MALFORMED_SEGMENT
+        message = f"segment seq={ack.seq}: {ack.message} (collector code {ack.code!r})"
+    else:
+        message = f"segment seq={ack.seq}: {ack.message}"
+    return CollectorRejected(message, code=code,
+                             retryable=ack.retryable or code in RETRYABLE_CODES)
 
 
 async def fetch_chain_head(address: str, agent_key: bytes, *,

@@ -6,22 +6,37 @@ Layout of the state directory::
     head.json                        chain head and cursors through the last acknowledged seq
     anchor.checkpoint                the largest signed collector checkpoint received in an ack
     quarantine/                      files found corrupt at start-up, kept for inspection
+    spool.reserve                    RESERVE_BYTES kept on disk to record acks on a full disk
 
 Durability: a segment is written to a temp file, fsynced, renamed into place and the
 directory fsynced before anything depends on it. On an ack, head.json is replaced the same way
 *before* segment files are deleted, so the chain head and cursors are always recoverable:
 head.json, then every segment still in the spool, in seq order.
+
+Bounds: the spool holds at most `max_bytes` and `max_segments` unacknowledged (one segment
+always fits). With the policy "block" (the only one: an audit log must not drop), `append`
+waits for acknowledgements when full, so the sealer stops, the queues fill and the tailer
+stops reading: backpressure to the files, whose cursors simply wait.
+
+Disk full (ENOSPC, EDQUOT): the partial temp file is removed, the error is reported once, and
+the write is retried with backoff until space returns; nothing is dropped. Recording an ack
+on a full disk would deadlock (no room for head.json, so no segment can be deleted), so a
+small reserve file is released for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import logging
 import os
+import random
 import struct
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +44,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from agent._pb import sealtail_pb2 as pb
+from agent.config import SpoolConfig
 from agent.errors import ErrorCode, SpoolError, VerificationError
 from agent.formats import verify_segment
 from agent.records import ChainHead, Cursor, FileIdentity, SealedSegment
@@ -37,7 +53,11 @@ log = logging.getLogger("sealtail.spool")
 
 MAGIC = b"STSEG01\n"
 ANCHOR_FILE = "anchor.checkpoint"
+RESERVE_FILE = "spool.reserve"
+RESERVE_BYTES = 64 * 1024  # head.json and anchor.checkpoint fit many times over
 _FRAME = struct.Struct(">II")  # payload length, CRC-32 of payload
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+_DISK_FULL_RETRY_SECS = (0.05, 2.0)  # first and largest delay between write attempts
 InodeKey = tuple[int, int]
 
 
@@ -47,6 +67,13 @@ class SpoolStatistics:
     bytes: int
     oldest_seq: int | None
     quarantined: int
+    max_bytes: int = 0
+    max_segments: int = 0
+    policy: str = "block"
+    oldest_age_secs: float = 0.0  # how long the oldest unacknowledged segment has waited
+    full: bool = False  # an append is waiting for room (reading has stopped)
+    disk_full: bool = False  # the last write failed with ENOSPC/EDQUOT; retrying
+    disk_full_events: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +83,11 @@ class _Pending:
     size: int
     next_head: ChainHead
     cursors: tuple[Cursor, ...]
+    since: float = 0.0  # wall-clock time it entered the spool (file mtime after a restart)
+
+
+def is_disk_full(exc: OSError) -> bool:
+    return exc.errno in _DISK_FULL
 
 
 def frame(payload: bytes) -> bytes:
@@ -85,17 +117,26 @@ def fsync_dir(directory: Path) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """temp file → fsync → rename → fsync directory: a crash leaves the old or the new file."""
+    """temp file → fsync → rename → fsync directory: a crash leaves the old or the new file.
+
+    When a write fails (a full disk) the temp file is removed, so a failed attempt does not
+    keep the space it took.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     fsync_dir(path.parent)
 
 
@@ -127,8 +168,11 @@ class Spool:
     each known file should resume.
     """
 
-    def __init__(self, directory: Path, agent_key: bytes) -> None:
+    def __init__(self, directory: Path, agent_key: bytes,
+                 config: SpoolConfig | None = None) -> None:
+        self._config = config or SpoolConfig()
         self._dir = directory
+        self._reserve = directory / RESERVE_FILE
         self._seg_dir = directory / "spool"
         self._quarantine = directory / "quarantine"
         self._head_file = directory / "head.json"
@@ -145,17 +189,43 @@ class Spool:
         self._quarantined = 0
         self._appended = 0  # segments appended since open; waiters compare against it
         self._new_segment = asyncio.Condition()
+        self._room = asyncio.Condition()  # notified when acks free room
+        self._io_lock = asyncio.Lock()  # one spool write at a time: acks get freed space first
+        self._bytes = 0
+        self._waiting_for_room = False
+        self._disk_full = False
+        self._disk_full_events = 0
 
     @classmethod
-    def open(cls, directory: Path, agent_key: bytes) -> Spool:
-        spool = cls(directory, agent_key)
+    def open(cls, directory: Path, agent_key: bytes,
+             config: SpoolConfig | None = None) -> Spool:
+        """Open (create) the state directory and recover: never fails on a corrupt file.
+
+        Raises SpoolError only when the directory itself cannot be used.
+        """
+        spool = cls(directory, agent_key, config)
         try:
             for d in (directory, spool._seg_dir, spool._quarantine):
                 d.mkdir(mode=0o700, parents=True, exist_ok=True)
             spool._recover()
         except OSError as exc:
             raise SpoolError(f"{directory}: cannot use state directory: {exc.strerror}") from exc
+        spool._ensure_reserve()
         return spool
+
+    def _ensure_reserve(self) -> bool:
+        """Keep RESERVE_BYTES allocated on disk (best effort; False when there is no room)."""
+        try:
+            self._make_reserve()
+            return True
+        except OSError as exc:
+            log.warning("%s: cannot keep the disk-full reserve (%s); segments wait for it",
+                        self._reserve, exc.strerror)
+            return False
+
+    def _make_reserve(self) -> None:
+        if not (self._reserve.exists() and self._reserve.stat().st_size == RESERVE_BYTES):
+            atomic_write(self._reserve, bytes(RESERVE_BYTES))
 
     # -- recovery ---------------------------------------------------------------------------
 
@@ -192,8 +262,9 @@ class Spool:
             self.head_lost = False
             for c in pending.cursors:
                 self.cursors[(c.identity.device, c.identity.inode)] = c
-        for tmp in self._seg_dir.glob(".*.tmp"):
+        for tmp in [*self._seg_dir.glob(".*.tmp"), *self._dir.glob(".*.tmp")]:
             tmp.unlink()  # an interrupted write; its segment was never acknowledged to anyone
+        self._bytes = sum(p.size for p in self._pending.values())
         if self._pending:
             log.info("spool holds %d unacknowledged segments (seq %d..%d)", len(self._pending),
                      min(self._pending), max(self._pending))
@@ -223,6 +294,7 @@ class Spool:
             seq=h.seq, path=path, size=len(raw),
             next_head=ChainHead(h.seq + 1, verified.segment_hash, h.lines_before + h.count),
             cursors=tuple(cursor_from_pb(s) for s in h.sources),
+            since=path.stat().st_mtime,
         )
 
     def adopt_head(self, head: ChainHead) -> None:
@@ -243,22 +315,71 @@ class Spool:
     def _segment_path(self, seq: int) -> Path:
         return self._seg_dir / f"{seq:020d}.seg"
 
+    def _has_room(self, size: int) -> bool:
+        cfg = self._config
+        return not self._pending or (self._bytes + size <= cfg.max_bytes
+                                     and len(self._pending) < cfg.max_segments)
+
+    async def wait_for_room(self, size: int) -> None:
+        """Wait until a segment of `size` bytes fits (policy "block"; one always fits)."""
+        if self._has_room(size):
+            return
+        self._waiting_for_room = True
+        log.warning("spool full (%d segments, %d bytes; max_segments=%d, max_bytes=%d): "
+                    "reading stops until the collector acknowledges", len(self._pending),
+                    self._bytes, self._config.max_segments, self._config.max_bytes)
+        try:
+            async with self._room:
+                await self._room.wait_for(lambda: self._has_room(size))
+        finally:
+            self._waiting_for_room = False
+        log.info("spool has room again; reading resumes")
+
     async def append(self, seg: SealedSegment) -> None:
-        """Write a sealed segment durably (off the event loop), then make it available."""
+        """Write a sealed segment durably (off the event loop), then make it available.
+
+        Waits while the spool is full and, on a full disk, retries until space returns.
+        Raises SpoolError for any other write failure.
+        """
         payload = pb.Segment(header=seg.header, signature=seg.signature,
                              entries=seg.entries).SerializeToString()
         data = frame(payload)
         path = self._segment_path(seg.seq)
-        try:
-            await asyncio.to_thread(atomic_write, path, data)
-        except OSError as exc:
-            raise SpoolError(f"{path}: cannot write segment: {exc.strerror}") from exc
+        await self.wait_for_room(len(data))
+        await self._write_retrying(path, data, what=f"segment seq={seg.seq}")
         next_head = ChainHead(seg.seq + 1, seg.segment_hash, seg.lines_before + len(seg.entries))
-        self._pending[seg.seq] = _Pending(seg.seq, path, len(data), next_head, seg.cursors)
+        self._pending[seg.seq] = _Pending(seg.seq, path, len(data), next_head, seg.cursors,
+                                          time.time())
+        self._bytes += len(data)
         self.head = next_head
         self._appended += 1
         async with self._new_segment:
             self._new_segment.notify_all()
+
+    async def _write_retrying(self, path: Path, data: bytes, *, what: str) -> None:
+        delay, cap = _DISK_FULL_RETRY_SECS
+        while True:
+            try:
+                async with self._io_lock:
+                    # Segments never take the reserve's room: it is re-made first, so an ack
+                    # can always be recorded (and space freed) on a disk our spool filled.
+                    await asyncio.to_thread(self._make_reserve)
+                    await asyncio.to_thread(atomic_write, path, data)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise SpoolError(f"{path}: cannot write {what}: {exc.strerror}") from exc
+                if not self._disk_full:
+                    self._disk_full = True
+                    self._disk_full_events += 1
+                    log.error("%s: disk full writing %s (%s): reading stops; retrying until "
+                              "space returns, nothing is dropped", self._dir, what, exc.strerror)
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                delay = min(cap, delay * 2)
+                continue
+            if self._disk_full:
+                self._disk_full = False
+                log.warning("%s: space is back; %s written, reading resumes", self._dir, what)
+            return
 
     # -- reading and acknowledging ----------------------------------------------------------
 
@@ -300,7 +421,9 @@ class Spool:
             "lines_total": self._acked_head.lines_total,
             "cursors": [cursor_to_json(c) for c in self._acked_cursors.values()],
         }, indent=1).encode()
-        paths = [self._pending.pop(s).path for s in done]
+        removed = [self._pending.pop(s) for s in done]
+        paths = [r.path for r in removed]
+        freed = sum(r.size for r in removed)
 
         def commit() -> None:
             if anchor is not None:
@@ -310,19 +433,53 @@ class Spool:
                 p.unlink(missing_ok=True)
             fsync_dir(self._seg_dir)
 
-        try:
-            await asyncio.to_thread(commit)
-        except OSError as exc:
-            raise SpoolError(f"{self._dir}: cannot record acknowledgement: {exc.strerror}") from exc
+        await self._commit_ack(commit)
+        self._bytes -= freed
         if anchor is not None:
             self.anchor = anchor
+        async with self._room:
+            self._room.notify_all()
+
+    async def _commit_ack(self, commit: Callable[[], None]) -> None:
+        """Run `commit`; on a full disk, release the reserve for it, else retry until room."""
+        delay, cap = _DISK_FULL_RETRY_SECS
+        while True:
+            try:
+                async with self._io_lock:
+                    await asyncio.to_thread(commit)
+            except OSError as exc:
+                if not is_disk_full(exc):
+                    raise SpoolError(f"{self._dir}: cannot record acknowledgement: "
+                                     f"{exc.strerror}") from exc
+                if self._reserve.exists():
+                    log.warning("%s: disk full recording an acknowledgement; using the "
+                                "reserve", self._dir)
+                    with contextlib.suppress(OSError):
+                        self._reserve.unlink()
+                    continue
+                # Only when something else filled the disk after the reserve was used.
+                log.error("%s: disk full recording an acknowledgement and no reserve left; "
+                          "retrying until space is freed", self._dir)
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                delay = min(cap, delay * 2)
+                continue
+            return
 
     def statistics(self) -> SpoolStatistics:
+        oldest = min(self._pending) if self._pending else None
         return SpoolStatistics(
             segments=len(self._pending),
-            bytes=sum(p.size for p in self._pending.values()),
-            oldest_seq=min(self._pending) if self._pending else None,
+            bytes=self._bytes,
+            oldest_seq=oldest,
             quarantined=self._quarantined,
+            max_bytes=self._config.max_bytes,
+            max_segments=self._config.max_segments,
+            policy=self._config.full_policy,
+            oldest_age_secs=(max(0.0, time.time() - self._pending[oldest].since)
+                             if oldest is not None else 0.0),
+            full=self._waiting_for_room,
+            disk_full=self._disk_full,
+            disk_full_events=self._disk_full_events,
         )
 
 

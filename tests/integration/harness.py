@@ -175,15 +175,19 @@ class Agent(Process):
 
 
 def fast_agent_config(path: Path, *, seal: dict[str, object] | None = None,
-                      **tail: object) -> Path:
+                      ship: dict[str, object] | None = None,
+                      spool: dict[str, object] | None = None, **tail: object) -> Path:
     """An agent config with short timers, so tests do not wait on production defaults."""
     settings = {"partial_idle_secs": 1.0, "rotate_wait_secs": 2.0, "poll_interval_ms": 100,
                 **tail}
     sealing = {"max_segment_age_ms": 200, **(seal or {})}
+    shipping = {"backoff_initial_ms": 100, "backoff_max_ms": 1000, "shutdown_grace_secs": 3,
+                **(ship or {})}
     lines = ["[tail]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
     lines += ["[seal]"] + [f"{k} = {json.dumps(v)}" for k, v in sealing.items()]
-    lines += ["[ship]", "backoff_initial_ms = 100", "backoff_max_ms = 1000",
-              "shutdown_grace_secs = 3"]
+    lines += ["[ship]"] + [f"{k} = {json.dumps(v)}" for k, v in shipping.items()]
+    if spool:
+        lines += ["[spool]"] + [f"{k} = {json.dumps(v)}" for k, v in spool.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
 
