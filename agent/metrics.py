@@ -13,6 +13,7 @@ Agent::
     sealtail_tail_copy_skipped_bytes_total, sealtail_tail_unread_dropped_bytes_total
     sealtail_classify_lines_total{category}, sealtail_classify_cache_hits_total,
     sealtail_classify_cache_misses_total, sealtail_classify_cache_hit_ratio,
+    sealtail_classify_model_latency_seconds (summary: count, sum),
     sealtail_classify_templates_cached
     sealtail_seal_segments_total, sealtail_seal_lines_total
     sealtail_spool_segments, sealtail_spool_bytes, sealtail_spool_quarantined_segments_total,
@@ -37,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from agent.classify import Classifier
@@ -101,9 +102,12 @@ class AgentMetrics(Collector):
         by_category = CounterMetricFamily("sealtail_classify_lines",
                                           "Lines classified, by category.", labels=["category"])
         totals: dict[str, int] = {}
-        hits = misses = cached = 0
+        hits = misses = cached = timed = 0
+        latency = 0.0
         for classifier in s.classifiers:
             c = classifier.statistics()
+            timed += c.model_latency_count
+            latency += c.model_latency_sum_secs
             for category, n in c.by_category.items():
                 totals[category] = totals.get(category, 0) + n
             hits += c.cache_hits
@@ -118,6 +122,11 @@ class AgentMetrics(Collector):
                      "Template cache hits / lookups since start (0 before any lookup).",
                      hits / (hits + misses) if hits + misses else 0.0)
         yield _gauge("sealtail_classify_templates_cached", "Templates in the cache.", cached)
+        model_latency = SummaryMetricFamily(
+            "sealtail_classify_model_latency_seconds",
+            "Time from asking the model about a new template to its answer.",
+            count_value=timed, sum_value=latency)
+        yield model_latency
 
         seal = s.sealer.statistics()
         yield _counter("sealtail_seal_segments", "Segments sealed.", seal.segments)

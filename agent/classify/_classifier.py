@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import struct
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -53,6 +54,8 @@ class ClassifyStatistics:
     fallback_lines: int = 0
     worker_crashes: int = 0
     worker_restarts: int = 0
+    model_latency_count: int = 0       # model answers timed (submit -> answer)
+    model_latency_sum_secs: float = 0.0
 
 
 def model_spec(config: ClassifyConfig) -> ModelSpec:
@@ -83,6 +86,9 @@ class Classifier:
         self._labels: dict[tuple[str, int], Label] = {}
         self._pending: dict[bytes, Future[Answer]] = {}
         self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
+        self._latencies: deque[float] = deque()  # seconds per answer (appended by threads)
+        self._latency_count = 0
+        self._latency_sum = 0.0
         self._fallbacks = self._answers = self._unsure = 0
         self._pool: WorkerPool | None = None
         self._spec: ModelSpec | None = None
@@ -136,12 +142,17 @@ class Classifier:
                 self._fallbacks += 1
                 return self._rules_label(line, LAYER_FALLBACK)
             self._pending[template] = fut
-            fut.add_done_callback(self._on_done(template))
+            fut.add_done_callback(self._on_done(template, time.monotonic()))
         return template
 
-    def _on_done(self, template: bytes) -> Callable[[Future[Answer]], None]:
-        # Runs in a worker thread: only a deque append, which is thread-safe.
-        return lambda _fut: self._done.append(template)
+    def _on_done(self, template: bytes,
+                 submitted: float) -> Callable[[Future[Answer]], None]:
+        # Runs in a worker thread: only deque appends, which are thread-safe.
+        def done(_fut: Future[Answer]) -> None:
+            self._latencies.append(time.monotonic() - submitted)
+            self._done.append(template)
+
+        return done
 
     def _take(self, template: bytes) -> None:
         """If the model has answered `template`, move the answer into the cache."""
@@ -293,6 +304,9 @@ class Classifier:
 
     def statistics(self) -> ClassifyStatistics:
         pool = self._pool
+        while self._latencies:
+            self._latency_sum += self._latencies.popleft()
+            self._latency_count += 1
         return ClassifyStatistics(
             lines=sum(self._counts.values()), by_category=dict(self._counts),
             by_layer=dict(self._layers), templates_cached=len(self._cache),
@@ -300,5 +314,7 @@ class Classifier:
             model_answers=self._answers, model_unsure=self._unsure,
             fallback_lines=self._fallbacks,
             worker_crashes=pool.crashes if pool else 0,
-            worker_restarts=pool.restarts if pool else 0)
+            worker_restarts=pool.restarts if pool else 0,
+            model_latency_count=self._latency_count,
+            model_latency_sum_secs=self._latency_sum)
 

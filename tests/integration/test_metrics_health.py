@@ -75,6 +75,9 @@ def test_metrics_on_agent_and_collector_count_what_happened(
         assert m['sealtail_classify_lines_total{category="failed_login"}'] == 3
         assert sum(v for k, v in m.items() if k.startswith("sealtail_classify_lines_total")) == 303
         assert 0 < m["sealtail_classify_cache_hit_ratio"] <= 1
+        # "request N ok" is no rule's: the model was asked about its template, and timed
+        assert m["sealtail_classify_model_latency_seconds_count"] >= 1
+        assert m["sealtail_classify_model_latency_seconds_sum"] > 0
         assert m["sealtail_spool_segments"] == 0
         assert m["sealtail_spool_oldest_unacknowledged_age_seconds"] == 0
         assert m["sealtail_ship_segments_acknowledged_total"] == m["sealtail_seal_segments_total"]
