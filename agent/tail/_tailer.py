@@ -44,6 +44,7 @@ log = logging.getLogger("sealtail.tail")
 InodeKey = tuple[int, int]
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
 MIN_SCAN_SPACING_SECS = 0.05
+COARSE_MTIME_SLACK_NS = 20_000_000  # file times tick coarsely (jiffies): compare with slack
 RECENT_CONTENTS = 256  # truncated/closed files remembered to recognise copies of them
 
 
@@ -147,6 +148,7 @@ class Tailer:
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
         self._sizes: dict[InodeKey, int] = {}
         self._last_scan = float("-inf")
+        self._scan_wall_ns: int | None = None  # None until the first scan
         self._warned_limit = self._warned_empty = False
         self._changed = asyncio.Event()
         self._scanned = asyncio.Event()  # set after the first scan: files are being tailed
@@ -246,6 +248,9 @@ class Tailer:
     def _scan(self) -> None:
         now = self._monotonic()
         self._last_scan = now
+        # Wall time of the previous scan: a path first seen now may have had generations
+        # created (and rotated away) since then, while we were watching.
+        previous_scan_ns, self._scan_wall_ns = self._scan_wall_ns, self._wall_ns()
         found = self._matching_paths()
         if not self._started:
             self._started = True
@@ -282,6 +287,9 @@ class Tailer:
                 continue
             self._idle_closed.pop(key, None)
             before = self._history.get(path)
+            if before is None and previous_scan_ns is not None:
+                before = _Occupant((-1, -1), os.path.realpath(path),
+                                   previous_scan_ns - COARSE_MTIME_SLACK_NS)
             if path not in successor_of and before is not None and before.key != key:
                 # A new file where another was: the rotation completed, possibly more than
                 # once since we last looked (the path may even have been empty meanwhile).
