@@ -209,3 +209,17 @@ def query_stub(address: str) -> tuple[grpc.Channel, Any]:
 
     channel = grpc.insecure_channel(address)
     return channel, pb_grpc.QueryStub(channel)
+
+
+def edit_store_as_attacker(data: Path, edit: Callable[[Any], None]) -> None:
+    """Edit a copy of a collector's store the way someone holding the file would: drop the
+    append-only triggers, then run `edit(connection)` in one transaction."""
+    import sqlite3
+
+    conn = sqlite3.connect(data / "sealtail.db", isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("BEGIN")
+    edit(conn)
+    conn.execute("COMMIT")
+    conn.close()

@@ -25,7 +25,7 @@ from agent.collector import Checkpointer
 from agent.formats import Checkpoint, NoteSigner, sign_checkpoint
 from agent.store import SQLiteStore
 from tests.chains import ChainWriter, verified
-from tests.integration.harness import run_cli
+from tests.integration.harness import edit_store_as_attacker, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -80,14 +80,7 @@ def copy_and_edit(p: Pristine, tmp_path: Path,
     data = tmp_path / "copy"
     shutil.copytree(p.data, data)
     if edit is not None:
-        conn = sqlite3.connect(data / "sealtail.db", isolation_level=None)
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'"
-                                    ).fetchall():
-            conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("BEGIN")
-        edit(conn)
-        conn.execute("COMMIT")
-        conn.close()
+        edit_store_as_attacker(data, edit)
     return data
 
 

@@ -29,7 +29,7 @@ from agent.formats import (
 )
 from agent.records import ChainHead, Cursor, FileIdentity, Label, RawLine
 from agent.store import SQLiteStore
-from tests.integration.harness import run_cli
+from tests.integration.harness import edit_store_as_attacker, run_cli
 
 LINES_PER_SEGMENT = 20
 SEGMENTS = 5
@@ -78,13 +78,7 @@ def tampered_copy(pristine: Path, tmp_path: Path, edit: Callable[[sqlite3.Connec
                   ) -> Path:
     data = tmp_path / "copy"
     shutil.copytree(pristine, data)
-    conn = sqlite3.connect(data / "sealtail.db", isolation_level=None)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
-        conn.execute(f"DROP TRIGGER {name}")
-    conn.execute("BEGIN")
-    edit(conn)
-    conn.execute("COMMIT")
-    conn.close()
+    edit_store_as_attacker(data, edit)
     return data
 
 
