@@ -97,7 +97,8 @@ async def run_agent(config: AgentConfig,
     # corrupt or wrong-hash model stops the agent here, with the file named.
     classifier = await asyncio.to_thread(Classifier, config.classify,
                                          state_dir=Path(config.agent.state_dir))
-    tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh)
+    tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh,
+                    cursor_keeper=spool)
     collector_key = None
     if config.agent.collector_key:
         collector_key = load_note_verifier(Path(config.agent.collector_key))

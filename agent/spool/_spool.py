@@ -182,6 +182,9 @@ class Spool:
         self._pending: dict[int, _Pending] = {}
         self._acked_head = ChainHead.genesis()
         self._acked_cursors: dict[InodeKey, Cursor] = {}
+        # Files the tailer is done with: their cursors leave head.json once no unacknowledged
+        # segment carries one (else an ack would bring them back).
+        self._forgotten: set[InodeKey] = set()
         self.head = ChainHead.genesis()
         self.cursors: dict[InodeKey, Cursor] = {}
         self.fresh = False  # no state at all was found: this is the agent's first start
@@ -396,6 +399,26 @@ class Spool:
         async with self._new_segment:
             await self._new_segment.wait_for(lambda: self._appended > seen)
 
+    def forget(self, key: InodeKey) -> None:
+        """The file with this (device, inode) is gone and fully read: drop its cursor from
+        the chain head written at the next acknowledgement (head.json would otherwise grow
+        by one cursor per rotated file, forever)."""
+        self._forgotten.add(key)
+        self.cursors.pop(key, None)
+
+    def keep(self, key: InodeKey) -> None:
+        """Undo `forget`: the tailer reads a file with this (device, inode) again."""
+        self._forgotten.discard(key)
+
+    def _prune_forgotten(self, still_pending: list[_Pending]) -> None:
+        if not self._forgotten:
+            return
+        carried = {(c.identity.device, c.identity.inode)
+                   for p in still_pending for c in p.cursors}
+        for key in self._forgotten - carried:
+            self._acked_cursors.pop(key, None)
+        self._forgotten &= carried
+
     async def read(self, seq: int) -> bytes:
         """The Segment message bytes of a pending segment."""
         pending = self._pending[seq]
@@ -415,6 +438,7 @@ class Spool:
             for c in self._pending[s].cursors:
                 self._acked_cursors[(c.identity.device, c.identity.inode)] = c
         self._acked_head = self._pending[done[-1]].next_head
+        self._prune_forgotten(still_pending=[p for s, p in self._pending.items() if s > seq])
         body = json.dumps({
             "next_seq": self._acked_head.next_seq,
             "prev_hash": self._acked_head.prev_hash.hex(),

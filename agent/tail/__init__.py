@@ -2,6 +2,6 @@
 
 from agent.config import TailConfig
 from agent.tail._lines import LineSplitter, utf8_prefix
-from agent.tail._tailer import Tailer, TailStatistics
+from agent.tail._tailer import CursorKeeper, Tailer, TailStatistics
 
-__all__ = ["LineSplitter", "TailConfig", "TailStatistics", "Tailer", "utf8_prefix"]
+__all__ = ["CursorKeeper", "LineSplitter", "TailConfig", "TailStatistics", "Tailer", "utf8_prefix"]

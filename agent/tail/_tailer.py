@@ -31,6 +31,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import watchfiles
 
@@ -81,6 +82,14 @@ class _Occupant:
     last_mtime_ns: int
 
 
+class CursorKeeper(Protocol):
+    """Whoever keeps the saved cursors (the spool): told which files are done with."""
+
+    def forget(self, key: InodeKey) -> None: ...
+
+    def keep(self, key: InodeKey) -> None: ...
+
+
 class _TrackedFile:
     """One open file and where reading stands in it."""
 
@@ -125,13 +134,20 @@ class Tailer:
         saved: cursors recovered from the spool, by (device, inode).
         first_start: no state existed: files found now start at `read_from`.
         out: bounded queue; a full queue stops reading (backpressure).
+        cursor_keeper: told when a file's cursor is no longer needed (it was read to its end
+            after being rotated away or deleted, or at start-up it is no longer in its
+            directory) and when such a (device, inode) is tailed again (a reused inode
+            number). Lets the spool prune its saved cursors.
     """
 
     def __init__(self, config: TailConfig, saved: Mapping[InodeKey, Cursor],
                  out: asyncio.Queue[LineBatch], *, first_start: bool = False,
                  monotonic: Callable[[], float] = time.monotonic,
-                 wall_ns: Callable[[], int] = time.time_ns) -> None:
+                 wall_ns: Callable[[], int] = time.time_ns,
+                 cursor_keeper: CursorKeeper | None = None) -> None:
         self._config = config
+        self._keeper = cursor_keeper
+        self._forgotten: set[InodeKey] = set()
         self._saved = dict(saved)
         self._out = out
         self._monotonic = monotonic
@@ -295,7 +311,8 @@ class Tailer:
                 # once since we last looked (the path may even have been empty meanwhile).
                 successor_of[path] = self._find_missed_generations(before, found, now)
             previous = successor_of.get(path, self._at_path.get(path))
-            self._open(path, now, predecessor=previous if previous != key else None)
+            self._open(path, now, predecessor=previous if previous != key else None,
+                       expect=key)
         if waiting and not self._warned_limit:
             log.warning("%d files wait for a free slot (tail.max_open_files=%d); they are read "
                         "as open files go idle", waiting, self._config.max_open_files)
@@ -312,7 +329,7 @@ class Tailer:
         self._scanned.set()
 
     def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
-              from_start: bool = False) -> _TrackedFile | None:
+              from_start: bool = False, expect: InodeKey | None = None) -> _TrackedFile | None:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
@@ -325,6 +342,9 @@ class Tailer:
             if key in self._files:  # raced with a rename: already tracked
                 os.close(fd)
                 return None
+            if expect is not None and key != expect:
+                os.close(fd)
+                return self._open_replaced(path, now, expect, predecessor)
             splitter = self._starting_point(fd, identity, st.st_size, path, from_start)
         except OSError as exc:
             os.close(fd)
@@ -335,8 +355,25 @@ class Tailer:
         if predecessor is not None and predecessor in self._files:
             f.predecessor = predecessor
         self._files[key] = f
+        if key in self._forgotten and self._keeper is not None:
+            self._forgotten.discard(key)
+            self._keeper.keep(key)  # the inode number was reused: its cursors count again
         log.info("tailing %s from offset %d", path, splitter.start)
         return f
+
+    def _open_replaced(self, path: str, now: float, expected: InodeKey,
+                       predecessor: InodeKey | None) -> _TrackedFile | None:
+        """The file the scan found at `path` was renamed away (rotated) before we opened it,
+        and a newer one took its place: read the one we expected first, where it went."""
+        moved = _find_inode(Path(os.path.realpath(path)).parent, expected)
+        if moved is not None:
+            rotated = self._open(moved, now, predecessor=predecessor, expect=expected)
+            if rotated is not None:
+                rotated.unreachable_since = now
+                self._rotations += 1
+                predecessor = rotated.key
+                log.info("%s was rotated to %s while being opened", path, moved)
+        return self._open(path, now, predecessor=predecessor)
 
     def _starting_point(self, fd: int, identity: FileIdentity, size: int, path: str,
                         from_start: bool) -> LineSplitter:
@@ -426,9 +463,16 @@ class Tailer:
         for key, cursor in list(self._saved.items()):
             if key in found:
                 continue
-            path = _find_inode(Path(cursor.path).parent, key)
+            directory = Path(cursor.path).parent
+            path = _find_inode(directory, key)
+            if path is None and directory.is_dir():
+                # Gone from a directory we can read: deleted, or moved where no glob looks.
+                # (A missing directory may be a volume not mounted yet: keep the cursor.)
+                del self._saved[key]
+                self._forget(key, cursor.path, "no longer in its directory")
+                continue
             if path is None or not _same_content(path, cursor):
-                continue  # gone, or its inode number now belongs to an unrelated file
+                continue  # its inode number now belongs to an unrelated file
             f = self._open(path, now)
             if f is not None:
                 f.unreachable_since = now
@@ -587,6 +631,7 @@ class Tailer:
             if drained and idle >= cfg.rotate_wait_secs and now - f.unreachable_since >= (
                     cfg.rotate_wait_secs):
                 self._close(key, f, "after reading it to the end")
+                self._forget(key, f.path, "rotated or deleted, and read to its end")
         self._enforce_hold_limit()
 
     def _enforce_hold_limit(self) -> None:
@@ -611,6 +656,12 @@ class Tailer:
         os.close(f.fd)
         del self._files[key]
         log.info("closed %s %s", f.path, why)
+
+    def _forget(self, key: InodeKey, path: str, why: str) -> None:
+        if self._keeper is not None:
+            log.debug("forgetting the cursor of %s: %s", path, why)
+            self._forgotten.add(key)
+            self._keeper.forget(key)
 
     # -- change notification ----------------------------------------------------------------
 

@@ -155,3 +155,36 @@ def test_case_31_one_corrupt_spooled_segment_is_quarantined_and_its_lines_reread
         agent.stop()
     assert list((agent.state / "quarantine").glob(f"{victim.name}.*"))
     run_cli("verify", "--collector", collector.address)
+
+
+def test_saved_cursors_do_not_grow_with_rotated_and_deleted_files(
+        tmp_path: Path, collector: Collector, agent_key: Path) -> None:
+    """head.json keeps cursors of live files only: each rotated generation, once read to its
+    end and deleted, leaves it (it used to keep one cursor per file ever seen)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    agent = start_agent(tmp_path, agent_key, collector, rotate_wait_secs=0.2)
+    log = logs / "app.log"
+    written: list[bytes] = []
+    try:
+        for generation in range(6):
+            batch = lines(f"g{generation}", 0, 20)
+            write(log, batch)
+            written += batch
+            wait_until(lambda: collector.count() >= len(written), 30, message="lines shipped")
+            rotated = logs / "app.log.1"
+            log.rename(rotated)
+            time.sleep(0.5)  # rotate_wait: the agent drains and closes it
+            rotated.unlink()
+        write(log, lines("last", 0, 5))
+        written += lines("last", 0, 5)
+
+        def saved_cursors() -> int:
+            head = agent.state / "head.json"
+            return len(json.loads(head.read_text())["cursors"]) if head.exists() else -1
+
+        wait_until(lambda: collector.count() >= len(written) and saved_cursors() == 1, 30,
+                   message="only the live file's cursor in head.json")
+        assert stored(collector) == Counter(written)
+    finally:
+        agent.stop()

@@ -124,3 +124,53 @@ def test_wait_for_segment_wakes_on_append(tmp_path: Path) -> None:
         await asyncio.wait_for(waiter, 5)
 
     asyncio.run(scenario())
+
+
+async def test_a_forgotten_file_leaves_the_saved_cursors_at_the_next_acknowledgement(
+        tmp_path: Path) -> None:
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 2)
+    await spool.ack(1)
+    spool.forget((7, 42))
+    await append_chain_other_file(spool)
+    await spool.ack(2)
+    saved = json.loads((tmp_path / "head.json").read_text())["cursors"]
+    assert [c["inode"] for c in saved] == [43]
+    assert (7, 42) not in Spool.open(tmp_path, PUB).cursors
+
+
+async def test_a_forgotten_cursor_still_carried_by_an_unacknowledged_segment_waits_for_it(
+        tmp_path: Path) -> None:
+    """Forgetting must not be undone by the ack of a segment sealed before the file was done."""
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 2)
+    spool.forget((7, 42))
+    await spool.ack(0)  # seq 1 still carries a cursor of (7, 42)
+    assert (7, 42) in {(c["device"], c["inode"]) for c in
+                       json.loads((tmp_path / "head.json").read_text())["cursors"]}
+    await spool.ack(1)
+    assert json.loads((tmp_path / "head.json").read_text())["cursors"] == []
+
+
+async def test_a_file_tailed_again_after_being_forgotten_keeps_its_cursor(
+        tmp_path: Path) -> None:
+    """A reused inode number: `keep` cancels the pending forget."""
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 1)
+    spool.forget((7, 42))
+    spool.keep((7, 42))
+    await spool.ack(0)
+    assert Spool.open(tmp_path, PUB).cursors[(7, 42)].offset == 12
+
+
+async def append_chain_other_file(spool: Spool) -> None:
+    other = FileIdentity(7, 43, b"g" * 32, 10)
+    head = spool.head
+    entries = (encode_entry(RawLine(b"other", 0, 5), 0, Label("normal", 1, 1.0)),)
+    cursor = Cursor("/y.log", other, 6)
+    header = build_header(agent_name="a", agent_key=PUB, boot_id=b"b" * 16, seq=head.next_seq,
+                          prev_hash=head.prev_hash, entries=entries, t_first_ns=5, t_last_ns=5,
+                          sources=[cursor], lines_before=head.lines_total)
+    await spool.append(SealedSegment(head.next_seq, segment_hash(header), header,
+                                     sign_header(KEY, header), entries, (cursor,),
+                                     head.lines_total))

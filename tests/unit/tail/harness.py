@@ -19,6 +19,20 @@ FAST = TailConfig(poll_interval_ms=20, partial_idle_secs=0.5, rotate_wait_secs=0
                   max_rotated_open_secs=30.0)
 
 
+class RecordingKeeper:
+    """Stands where the spool stands: records which files the tailer says it is done with."""
+
+    def __init__(self) -> None:
+        self.forgotten: list[tuple[int, int]] = []
+        self.kept: list[tuple[int, int]] = []
+
+    def forget(self, key: tuple[int, int]) -> None:
+        self.forgotten.append(key)
+
+    def keep(self, key: tuple[int, int]) -> None:
+        self.kept.append(key)
+
+
 class TailRun:
     """A Tailer plus what a spool would keep: every emitted line and the latest cursor per
     file (as a segment acknowledged after each batch would)."""
@@ -34,13 +48,17 @@ class TailRun:
         self._task: asyncio.Task[None] | None = None
         self._drain: asyncio.Task[None] | None = None
         self.tailer: Tailer | None = None
+        self.keeper = RecordingKeeper()
 
     async def start(self, *, first_start: bool = False) -> None:
         queue: asyncio.Queue[LineBatch] = asyncio.Queue(8)
         self.tailer = Tailer(self.config, dict(self.cursors), queue, first_start=first_start,
-                             wall_ns=self.wall_ns)
+                             wall_ns=self.wall_ns, cursor_keeper=self.keeper)
         self._task = asyncio.create_task(self.tailer.run())
         self._drain = asyncio.create_task(self._collect(queue))
+        # As the agent does before it reports "tailing": lines written into a file that is
+        # renamed out of the globs before the first scan cannot be known by any tailer.
+        await asyncio.wait_for(self.tailer.wait_scanned(), 30)
 
     async def _collect(self, queue: asyncio.Queue[LineBatch]) -> None:
         while True:
