@@ -189,6 +189,30 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
         return pb.ChainHeadResponse(found=True, next_seq=head[0], last_hash=head[1],
                                     lines_total=head[2])
 
+    async def LogConsistency(self, request: pb.ConsistencyRequest,
+                             context: Context) -> pb.ConsistencyResponse:
+        return await consistency(self._store, self._checkpoints, request, context)
+
+
+async def consistency(store: SQLiteStore, checkpoints: Checkpointer,
+                      request: pb.ConsistencyRequest, context: Context) -> pb.ConsistencyResponse:
+    """A consistency proof between two sizes of the log; INVALID_ARGUMENT for sizes the tree
+    does not have (an agent whose anchor is larger than the tree sees a rollback)."""
+    response = pb.ConsistencyResponse(size2=request.size2)
+    if request.size2 == 0:
+        try:
+            cp = await checkpoints.fresh()
+        except StoreError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        response.size2, response.checkpoint = cp.size, cp.note
+    tree = store.log.size
+    if not 0 < request.size1 <= response.size2 <= tree:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                            f"need 0 < size1 <= size2 <= {tree}, got size1="
+                            f"{request.size1} size2={response.size2}")
+    response.proof.extend(store.log.consistency_proof(request.size1, response.size2))
+    return response
+
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
@@ -297,20 +321,7 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
 
     async def ConsistencyProof(self, request: pb.ConsistencyRequest,
                                context: Context) -> pb.ConsistencyResponse:
-        response = pb.ConsistencyResponse(size2=request.size2)
-        if request.size2 == 0:
-            try:
-                cp = await self._checkpoints.fresh()
-            except StoreError as exc:
-                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-            response.size2, response.checkpoint = cp.size, cp.note
-        tree = self._store.log.size
-        if not 0 < request.size1 <= response.size2 <= tree:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"need 0 < size1 <= size2 <= {tree}, got size1="
-                                f"{request.size1} size2={response.size2}")
-        response.proof.extend(self._store.log.consistency_proof(request.size1, response.size2))
-        return response
+        return await consistency(self._store, self._checkpoints, request, context)
 
     async def Equivocations(self, request: pb.EquivocationsRequest,
                             context: Context) -> AsyncIterator[pb.Equivocation]:
@@ -369,12 +380,16 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
                        max_message_bytes: int, checkpoints: Checkpointer,
                        query_token: str | None = None, max_streams: int = 1024,
                        max_inflight_bytes: int = 256 * 1024 * 1024,
+                       credentials: grpc.ServerCredentials | None = None,
                        ) -> tuple[grpc.aio.Server, int, IngestService]:
     """Create and start the collector's gRPC server; returns (server, bound port, ingest).
 
     With `query_token`, Query calls without ``authorization: Bearer <token>`` are refused
-    (UNAUTHENTICATED). Raises SealtailError (listen_failed) when `listen` cannot be bound,
-    including when another process already listens there.
+    (UNAUTHENTICATED). With `credentials` (`agent.tls.server_credentials`) the port speaks
+    only TLS, and requires client certificates if they say so: Ingest, Query and Health share
+    the port, so a client-certificate requirement covers all three.
+    Raises SealtailError (listen_failed) when `listen` cannot be bound, including when
+    another process already listens there.
     """
     interceptors = [QueryTokenInterceptor(query_token)] if query_token else []
     server = grpc.aio.server(interceptors=interceptors, options=[
@@ -396,7 +411,8 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:
-        port = server.add_insecure_port(listen)
+        port = (server.add_insecure_port(listen) if credentials is None
+                else server.add_secure_port(listen, credentials))
     except RuntimeError:  # grpc's only signal: "Failed to bind to address"
         port = 0
     if port == 0:
