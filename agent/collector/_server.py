@@ -24,6 +24,7 @@ from agent.store import SearchFilter, SQLiteStore
 log = logging.getLogger("sealtail.collector")
 
 PAGE_SIZE = 1000
+MAX_STORED_SEQ = 2**63 - 1  # found by tests/integration/test_fuzz_grpc.py (uint64 on the wire)
 ENCODINGS_KEY = "sealtail-encodings"  # Ship initial metadata: encodings the collector reads
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -291,6 +292,9 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
 
     async def InclusionProof(self, request: pb.InclusionRequest,
                              context: Context) -> pb.InclusionResponse:
+        if request.seq > MAX_STORED_SEQ:  # SQLite integers are signed 64-bit: none stored
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"no segment seq={request.seq} of agent {request.agent!r}")
         rows = await asyncio.to_thread(self._store.find_segments, request.agent,
                                        request.agent_key, request.seq)
         if not rows:
@@ -358,6 +362,56 @@ class QueryTokenInterceptor(_Interceptor):
         return _deny(handler)
 
 
+class StrictDecoding(_Interceptor):
+    """Requests that are not valid protobuf get INVALID_ARGUMENT naming the message type.
+
+    gRPC's own deserializer failure surfaces as UNKNOWN ("Unexpected DecodeError"), the
+    status of a crashed handler; decoding in the handler instead keeps UNKNOWN meaning a bug.
+    """
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]],
+                                details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        return _decoding(handler, details.method)
+
+
+def _decoding(handler: Any, method: str) -> Any:
+    parse = handler.request_deserializer
+
+    async def decode(data: bytes, context: Context) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"{method}: the request is not a valid protobuf message: {exc}")
+
+    async def unary_unary(data: bytes, context: Context) -> Any:
+        return await handler.unary_unary(await decode(data, context), context)
+
+    async def unary_stream(data: bytes, context: Context) -> AsyncIterator[Any]:
+        async for reply in handler.unary_stream(await decode(data, context), context):
+            yield reply
+
+    async def stream_stream(frames: AsyncIterator[bytes], context: Context) -> AsyncIterator[Any]:
+        async def decoded() -> AsyncIterator[Any]:
+            async for data in frames:
+                yield await decode(data, context)
+
+        async for reply in handler.stream_stream(decoded(), context):
+            yield reply
+
+    kwargs = {"request_deserializer": None, "response_serializer": handler.response_serializer}
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
+    if handler.stream_stream is not None:
+        return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)
+    return handler  # stream-unary: none in these services
+
+
 _DENIED = "this collector requires a bearer token for queries (--token-file)"
 
 
@@ -391,7 +445,8 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
     Raises SealtailError (listen_failed) when `listen` cannot be bound, including when
     another process already listens there.
     """
-    interceptors = [QueryTokenInterceptor(query_token)] if query_token else []
+    interceptors: list[_Interceptor] = [QueryTokenInterceptor(query_token)] if query_token else []
+    interceptors.append(StrictDecoding())
     server = grpc.aio.server(interceptors=interceptors, options=[
         # gRPC sets SO_REUSEPORT by default: a second collector would then bind the same
         # port and silently take half of the connections. One port, one collector.
