@@ -201,3 +201,33 @@ def test_a_collector_with_a_key_that_is_not_its_certificates_stops_naming_the_fi
     assert "collector.tls.key_file" in proc.stderr
     check = run_cli("config", "check", str(conf), check=False)
     assert check.returncode == 2 and "is not the private key of" in check.stderr
+
+
+def test_clients_read_tls_from_the_client_table_of_a_config_file(
+        tmp_path: Path, mtls_collector: Collector, pki: Pki) -> None:
+    """[client] collector and [client.tls] in --config are what query uses."""
+    conf = tmp_path / "client.toml"
+    conf.write_text(f'[client]\ncollector = "{mtls_collector.address}"\n[client.tls]\n'
+                    f'ca_file = "{pki.ca.cert}"\ncert_file = "{pki.client.cert}"\n'
+                    f'key_file = "{pki.client.key}"\n')
+    assert run_cli("query", "--config", str(conf), "--count").stdout.strip() == "0"
+
+
+def test_a_certificate_for_another_name_needs_server_name(
+        tmp_path: Path, authorized_keys: Path, pki: Pki) -> None:
+    """A collector certificate naming only collector.internal is refused at 127.0.0.1 with
+    a hint, and accepted with --server-name collector.internal."""
+    named = pki.ca.issue("internal", server=True, dns=("collector.internal",), ips=())
+    conf = tmp_path / "collector.toml"
+    conf.write_text(f'[collector.tls]\ncert_file = "{named.cert}"\nkey_file = "{named.key}"\n')
+    collector = Collector(tmp_path, authorized_keys, extra_args=("--config", str(conf)),
+                          credentials=grpc.ssl_channel_credentials(pki.ca.cert.read_bytes()),
+                          server_name="collector.internal")
+    collector.start()
+    try:
+        ca = ("--ca-file", str(pki.ca.cert))
+        proc = run_cli("query", "--collector", collector.address, "--count", *ca, check=False)
+        assert proc.returncode == 1 and "set server_name / --server-name" in proc.stderr
+        assert query_count(collector, *ca, "--server-name", "collector.internal") == 0
+    finally:
+        collector.stop()
