@@ -155,6 +155,10 @@ def explain_failure(address: str, details: str, tls: ClientTLSConfig) -> str | N
     for a plaintext client, from a short TLS handshake with the collector). None when the
     failure does not look TLS-related.
     """
+    if "CERTIFICATE_VERIFY_FAILED" in details and "expired" in details:
+        return "the collector's certificate has expired (renew collector.tls.cert_file)"
+    if "CERTIFICATE_VERIFY_FAILED" in details and "not yet valid" in details:
+        return "the collector's certificate is not valid yet (check the clocks)"
     if "CERTIFICATE_VERIFY_FAILED" in details:
         where = f"ca_file {tls.ca_file!r}" if tls.ca_file else "the system's trusted roots"
         return (f"the collector's certificate is not signed by a CA in {where} "

@@ -231,3 +231,24 @@ def test_a_certificate_for_another_name_needs_server_name(
         assert query_count(collector, *ca, "--server-name", "collector.internal") == 0
     finally:
         collector.stop()
+
+
+def test_an_expired_collector_certificate_is_named_as_expired(
+        tmp_path: Path, authorized_keys: Path, pki: Pki) -> None:
+    """Clients say the certificate expired, not just that the handshake failed."""
+    expired = pki.ca.issue("expired", server=True, days=-0.01)  # ended 14 minutes ago
+    conf = tmp_path / "collector.toml"
+    conf.write_text(f'[collector.tls]\ncert_file = "{expired.cert}"\n'
+                    f'key_file = "{expired.key}"\n')
+    collector = Collector(tmp_path, authorized_keys, extra_args=("--config", str(conf)),
+                          credentials=grpc.ssl_channel_credentials(pki.ca.cert.read_bytes()))
+    # No health check can pass over an expired certificate: do not wait for one.
+    collector.wait_serving = lambda timeout=30: None  # type: ignore[method-assign]
+    collector.start()
+    try:
+        proc = run_cli("query", "--collector", collector.address, "--count", "--ca-file",
+                       str(pki.ca.cert), check=False)
+        assert proc.returncode == 1
+        assert "the collector's certificate has expired" in proc.stderr
+    finally:
+        collector.stop()
