@@ -252,3 +252,22 @@ def test_an_expired_collector_certificate_is_named_as_expired(
         assert "the collector's certificate has expired" in proc.stderr
     finally:
         collector.stop()
+
+
+def test_listening_beyond_loopback_in_clear_needs_allow_plaintext_and_warns(
+        tmp_path: Path, authorized_keys: Path) -> None:
+    """0.0.0.0 without TLS: refused at start (exit 2, collector.listen named); with
+    collector.allow_plaintext it starts and says PLAINTEXT at WARNING."""
+    proc = run_cli("collector", "--listen", "0.0.0.0:0", "--data", str(tmp_path / "d"),
+                   "--authorized-keys", str(authorized_keys), check=False, timeout=60)
+    assert proc.returncode == 2 and "collector.listen" in proc.stderr
+    assert "allow_plaintext" in proc.stderr
+    conf = tmp_path / "collector.toml"
+    conf.write_text("[collector]\nallow_plaintext = true\n")
+    collector = Collector(tmp_path, authorized_keys,
+                          extra_args=("--listen", "0.0.0.0:0", "--config", str(conf)))
+    collector.start()
+    try:
+        assert "level=WARNING" in collector.log() and "PLAINTEXT" in collector.log()
+    finally:
+        collector.stop()
