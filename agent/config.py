@@ -109,6 +109,41 @@ class SpoolConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientTLSConfig:
+    """How a client (agent, query, prove, verify) connects to a collector over TLS."""
+
+    enabled: bool = _opt(False, "connect with TLS (implied when ca_file or cert_file is set)")
+    ca_file: str = _opt("", "PEM CA certificate(s) the collector's certificate must be signed "
+                            "by (empty: the system's trusted roots)")
+    cert_file: str = _opt("", "PEM client certificate, for a collector that requires one")
+    key_file: str = _opt("", "PEM private key of cert_file (not readable by others)")
+    server_name: str = _opt("", "name the collector's certificate must carry, instead of the "
+                                "host of the address (e.g. when connecting by IP)")
+
+    @property
+    def on(self) -> bool:
+        return self.enabled or bool(self.ca_file or self.cert_file)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTLSConfig:
+    """TLS of the collector's one gRPC port (Ingest, Query and Health share it)."""
+
+    cert_file: str = _opt("", "PEM certificate (chain) the collector presents; with key_file "
+                              "it turns TLS on for collector.listen")
+    key_file: str = _opt("", "PEM private key of cert_file (not readable by others)")
+    client_ca_file: str = _opt("", "PEM CA certificate(s) client certificates must be signed "
+                                   "by (needs require_client_cert = true)")
+    require_client_cert: bool = _opt(False, "refuse every connection without a client "
+                                            "certificate from client_ca_file: agents, queries "
+                                            "and health checks alike (they share the port)")
+
+    @property
+    def on(self) -> bool:
+        return bool(self.cert_file or self.key_file)
+
+
+@dataclass(frozen=True, slots=True)
 class AgentSection:
     name: str = _opt("", "agent name, signed into every segment")
     collector: str = _opt("", "collector address HOST:PORT")
@@ -117,6 +152,8 @@ class AgentSection:
     collector_key: str = _opt("", "file holding the collector's checkpoint verifier key "
                                   "(name+id+base64, from `sealtail collector-key`); when unset, "
                                   "checkpoints in acks are stored unverified")
+    tls: ClientTLSConfig = field(default_factory=ClientTLSConfig,
+                                 metadata={"help": "TLS to the collector ([agent.tls])"})
 
 
 LOG_FORMATS = ("keyvalue", "json")
@@ -192,6 +229,7 @@ class AgentConfig:
         for i, pattern in enumerate(self.tail.exclude):
             _check_glob(pattern, file, f"tail.exclude[{i}]")
         _check_ops(self.ops.http_listen, self.ops.log_format, file)
+        check_client_tls(self.agent.tls, file, "agent.tls")
         if self.ops.unhealthy_after_secs <= 0:
             raise ConfigError(f"must be > 0, got {self.ops.unhealthy_after_secs}",
                               file=file, key="ops.unhealthy_after_secs")
@@ -248,6 +286,11 @@ class CollectorSection:
                                                  "grows (acks and queries also sign on demand)")
     query_token_file: str = _opt("", "file holding a bearer token every Query call must carry "
                                      "(`authorization: Bearer <token>`); unset = open queries")
+    allow_plaintext: bool = _opt(False, "listen without TLS on an address other than loopback "
+                                        "(refused otherwise: lines, queries and tokens would "
+                                        "cross the network in clear)")
+    tls: ServerTLSConfig = field(default_factory=ServerTLSConfig,
+                                 metadata={"help": "TLS of the port ([collector.tls])"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,12 +311,21 @@ class CollectorConfig:
             raise ConfigError(f"must be > 0, got {self.collector.checkpoint_interval_secs}",
                               file=file, key="collector.checkpoint_interval_secs")
         _check_ops(self.ops.http_listen, self.ops.log_format, file)
+        _check_server_tls(self.collector.tls, file)
+        if (not self.collector.tls.on and not self.collector.allow_plaintext
+                and not is_loopback(self.collector.listen)):
+            raise ConfigError(
+                f"{self.collector.listen!r} is reachable from other hosts and TLS is off: set "
+                "[collector.tls] cert_file and key_file, or collector.allow_plaintext = true "
+                "to accept it in clear", file=file, key="collector.listen")
         return self
 
 
 @dataclass(frozen=True, slots=True)
 class ClientSection:
     collector: str = _opt("127.0.0.1:7600", "collector address HOST:PORT for query/verify")
+    tls: ClientTLSConfig = field(default_factory=ClientTLSConfig,
+                                 metadata={"help": "TLS to the collector ([client.tls])"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +337,48 @@ def _check_address(value: str, file: str, key: str) -> None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"expected HOST:PORT, got {value!r}", file=file, key=key)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether HOST:PORT can only be reached from this host (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    host = address.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: whatever it resolves to may be reachable
+        return False
+
+
+def _check_server_tls(tls: ServerTLSConfig, file: str) -> None:
+    if bool(tls.cert_file) != bool(tls.key_file):
+        missing = "key_file" if tls.cert_file else "cert_file"
+        raise ConfigError("cert_file and key_file go together", file=file,
+                          key=f"collector.tls.{missing}")
+    if tls.client_ca_file and not tls.cert_file:
+        raise ConfigError("client certificates need TLS: set cert_file and key_file",
+                          file=file, key="collector.tls.client_ca_file")
+    if tls.require_client_cert and not tls.client_ca_file:
+        raise ConfigError("give the CA client certificates must be signed by", file=file,
+                          key="collector.tls.client_ca_file")
+    if tls.client_ca_file and not tls.require_client_cert:
+        # gRPC either requires and verifies a client certificate or never asks for one.
+        raise ConfigError("is only used with require_client_cert = true (gRPC cannot ask for "
+                          "an optional client certificate)", file=file,
+                          key="collector.tls.client_ca_file")
+
+
+def check_client_tls(tls: ClientTLSConfig, file: str, prefix: str) -> None:
+    """Raise ConfigError for a client TLS table that cannot work."""
+    if bool(tls.cert_file) != bool(tls.key_file):
+        missing = "key_file" if tls.cert_file else "cert_file"
+        raise ConfigError("cert_file and key_file go together", file=file,
+                          key=f"{prefix}.{missing}")
+    if tls.server_name and not tls.on:
+        raise ConfigError("only with TLS (set enabled = true or ca_file)", file=file,
+                          key=f"{prefix}.server_name")
 
 
 def _check_ops(http_listen: str, log_format: str, file: str) -> None:

@@ -3,7 +3,7 @@
 The file's kind is told by its tables: ``[collector]`` (and ``[ops]``) is a collector file;
 ``[agent]``, ``[tail]``, ``[classify]``, ``[seal]``, ``[ship]`` an agent file. It is then
 loaded through the same `config.build` and `.check()` as at start-up, and the files it names
-(keys, authorized keys, token) are opened the way the daemon opens them.
+(keys, authorized keys, token, TLS certificates) are opened the way the daemon opens them.
 Every problem is a ConfigError naming the file, the key and the value.
 """
 
@@ -53,17 +53,21 @@ def check_file(path: Path) -> Checked:
 
 def _check_agent_files(conf: cfg.AgentConfig, file: str) -> None:
     from agent.keys import load_note_verifier, load_signing_key
+    from agent.tls import client_tls
 
     _named_file(load_signing_key, conf.agent.key, file, "agent.key")
     if conf.agent.collector_key:
         _named_file(load_note_verifier, conf.agent.collector_key, file, "agent.collector_key")
+    client_tls(conf.agent.tls, file=file, prefix="agent.tls")
 
 
 def _check_collector_files(conf: cfg.CollectorConfig, file: str) -> None:
     from agent.keys import load_authorized_keys
+    from agent.tls import server_credentials
 
     _named_file(load_authorized_keys, conf.collector.authorized_keys, file,
                 "collector.authorized_keys")
+    server_credentials(conf.collector.tls, file=file, prefix="collector.tls")
     token = conf.collector.query_token_file
     if token:
         try:

@@ -30,7 +30,7 @@ from agent import sdnotify
 from agent.admin import AdminServer, Response
 from agent.classify import Classifier
 from agent.collector import Checkpointer, build_server, lock_data_dir
-from agent.config import AgentConfig, CollectorConfig
+from agent.config import AgentConfig, CollectorConfig, is_loopback
 from agent.errors import CollectorUnavailable
 from agent.keys import (
     generate_key_file,
@@ -46,6 +46,7 @@ from agent.spool import Spool
 from agent.status import STATUS_FILE, STATUS_INTERVAL_SECS, AgentStatus, write_status
 from agent.store import SQLiteStore
 from agent.tail import Tailer
+from agent.tls import ClientTLS, client_tls, open_aio_channel, server_credentials
 
 log = logging.getLogger("sealtail.daemon")
 
@@ -88,9 +89,15 @@ async def run_agent(config: AgentConfig,
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lambda: log.warning(
             "SIGHUP during start-up ignored: send it again once the agent is ready"))
     key = load_signing_key(Path(config.agent.key))
+    tls = client_tls(config.agent.tls, file="", prefix="agent.tls")
+    if not tls.config.on and not is_loopback(config.agent.collector):
+        log.warning("PLAINTEXT: shipping to %s without TLS: lines cross the network in clear "
+                    "(their signatures still show any change); set [agent.tls]",
+                    config.agent.collector)
+    warn_http_exposed(config.ops.http_listen, "/metrics, /status and POST /reload")
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
                                     bytes(key.verify_key), config.spool)
-    await _recover_chain_head(spool, config.agent.collector, bytes(key.verify_key))
+    await _recover_chain_head(spool, config.agent.collector, bytes(key.verify_key), tls)
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
     # Checks the model file and starts its workers before anything is read: a missing,
@@ -102,7 +109,8 @@ async def run_agent(config: AgentConfig,
     collector_key = None
     if config.agent.collector_key:
         collector_key = load_note_verifier(Path(config.agent.collector_key))
-    shipper = Shipper(config.ship, config.agent.collector, spool, collector_key=collector_key)
+    shipper = Shipper(config.ship, config.agent.collector, spool, collector_key=collector_key,
+                      tls=tls)
     ops = AgentOps(config, load_config, spool, shipper, classifier)
     await ops.remember_spooled_lines()
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled,
@@ -133,7 +141,7 @@ async def run_agent(config: AgentConfig,
     try:
         await _run_pipeline(config, tailer, ops, classify_loop, save_cache_loop,
                             lambda: _status_loop(status_path, status_of), sealer,
-                            shipper, spool, lines, labeled, stop)
+                            shipper, spool, lines, labeled, stop, tls)
     finally:
         for used in ops.classifiers:  # the current one and any a reload replaced
             await asyncio.to_thread(used.close)
@@ -152,7 +160,8 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
                         status_loop: Callable[[], Coroutine[Any, Any, None]],
                         sealer: Sealer, shipper: Shipper, spool: Spool,
                         lines: asyncio.Queue[LineBatch],
-                        labeled: asyncio.Queue[LabeledBatch | None], stop: asyncio.Event) -> None:
+                        labeled: asyncio.Queue[LabeledBatch | None], stop: asyncio.Event,
+                        tls: ClientTLS) -> None:
     async with asyncio.TaskGroup() as tg:
         tail_task = tg.create_task(tailer.run(), name="tail")
         cache_task = tg.create_task(save_cache_loop(), name="save-cache")
@@ -161,7 +170,7 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
         ship_task = tg.create_task(shipper.run(), name="ship")
         status_task = tg.create_task(status_loop(), name="status")
         stopped = tg.create_task(stop.wait(), name="stop-signal")
-        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector),
+        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector, tls),
                                     name="ready")]
         ops_tasks += await ops.start(tailer, sealer, tg)
         watchdog = sdnotify.watchdog_interval_secs()
@@ -199,13 +208,13 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
             task.cancel()
 
 
-async def _announce_ready(tailer: Tailer, address: str) -> None:
+async def _announce_ready(tailer: Tailer, address: str, tls: ClientTLS) -> None:
     """READY=1 once the files are being tailed and the collector answers, or after
     READY_CONNECT_WAIT_SECS without it: then the agent is ready as spooling (it ships when the
     collector comes back)."""
     await tailer.wait_scanned()
     connected = False
-    async with grpc.aio.insecure_channel(address) as channel:
+    async with open_aio_channel(address, tls) as channel:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(READY_CONNECT_WAIT_SECS):
                 await channel.channel_ready()
@@ -236,7 +245,8 @@ async def _status_loop(path: Path, status_of: Callable[[], AgentStatus]) -> None
 FRESH_STATE_ASK_SECS = 5.0
 
 
-async def _recover_chain_head(spool: Spool, address: str, agent_key: bytes) -> None:
+async def _recover_chain_head(spool: Spool, address: str, agent_key: bytes,
+                              tls: ClientTLS) -> None:
     """Declared policy when the chain head is unknown (state lost or corrupt): continue the
     chain where the collector has it; files without a cursor are read from the beginning,
     so their lines may be delivered twice, never lost."""
@@ -244,7 +254,8 @@ async def _recover_chain_head(spool: Spool, address: str, agent_key: bytes) -> N
         return
     try:
         head = await fetch_chain_head(
-            address, agent_key, timeout_secs=FRESH_STATE_ASK_SECS if spool.fresh else None)
+            address, agent_key, timeout_secs=FRESH_STATE_ASK_SECS if spool.fresh else None,
+            tls=tls)
     except CollectorUnavailable:
         log.warning("collector %s not reachable at first start; starting a new chain at seq 0",
                     address)
@@ -267,19 +278,43 @@ async def run_collector(config: CollectorConfig) -> None:
     cfg = config.collector
     data_dir = Path(cfg.data_dir)
     authorized = load_authorized_keys(Path(cfg.authorized_keys))
+    # Before anything is opened: a missing or mismatched certificate stops the start, named.
+    credentials = server_credentials(cfg.tls, file="")
+    _warn_exposed(config)
     # Before the store is opened: a second collector on the same directory stops here.
     lock_fd = await asyncio.to_thread(lock_data_dir, data_dir)
     store = await asyncio.to_thread(SQLiteStore, data_dir)
     try:
-        await _serve_collector(config, store, data_dir, authorized)
+        await _serve_collector(config, store, data_dir, authorized, credentials)
     finally:
         store.close()
         os.close(lock_fd)
         log.info("collector stopped")
 
 
+def _warn_exposed(config: CollectorConfig) -> None:
+    """Loud start-up warnings for what is reachable from other hosts without protection."""
+    cfg = config.collector
+    if not cfg.tls.on and not is_loopback(cfg.listen):  # allowed only by allow_plaintext
+        log.warning("PLAINTEXT: collector.listen %s is reachable from other hosts without TLS "
+                    "(collector.allow_plaintext = true): lines, queries and tokens cross the "
+                    "network in clear; set [collector.tls]", cfg.listen)
+    if cfg.tls.on and not cfg.tls.require_client_cert and not cfg.query_token_file:
+        log.warning("queries are open to anyone who reaches %s: set "
+                    "collector.query_token_file or collector.tls.require_client_cert",
+                    cfg.listen)
+    warn_http_exposed(config.ops.http_listen, "/metrics")
+
+
+def warn_http_exposed(http_listen: str, paths: str) -> None:
+    if http_listen and not is_loopback(http_listen):
+        log.warning("ops.http_listen %s is reachable from other hosts: %s answers anyone "
+                    "who can connect, in clear (no TLS, no authentication)", http_listen, paths)
+
+
 async def _serve_collector(config: CollectorConfig, store: SQLiteStore, data_dir: Path,
-                           authorized: frozenset[bytes]) -> None:
+                           authorized: frozenset[bytes],
+                           credentials: grpc.ServerCredentials | None) -> None:
     cfg = config.collector
     key_path = data_dir / "collector.key"
     if not await asyncio.to_thread(key_path.exists):
@@ -296,11 +331,14 @@ async def _serve_collector(config: CollectorConfig, store: SQLiteStore, data_dir
     server, port, ingest = await build_server(
         cfg.listen, store, authorized, max_message_bytes=cfg.max_message_bytes,
         checkpoints=checkpoints, query_token=query_token, max_streams=cfg.max_streams,
-        max_inflight_bytes=cfg.max_inflight_bytes)
+        max_inflight_bytes=cfg.max_inflight_bytes, credentials=credentials)
     host = cfg.listen.rpartition(":")[0]
     # Tests and scripts read this line to learn the port when listening on port 0.
     print(f"sealtail collector listening on {host}:{port}", flush=True)
-    log.info("collector listening on %s:%d with %d authorized keys", host, port, len(authorized))
+    security = ("plaintext" if credentials is None else "TLS, client certificates required"
+                if cfg.tls.require_client_cert else "TLS")
+    log.info("collector listening on %s:%d (%s) with %d authorized keys", host, port, security,
+             len(authorized))
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload_keys(ingest, cfg.authorized_keys))

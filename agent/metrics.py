@@ -20,7 +20,8 @@ Agent::
     sealtail_spool_oldest_unacknowledged_age_seconds
     sealtail_ship_segments_sent_total, sealtail_ship_segments_acknowledged_total,
     sealtail_ship_lines_acknowledged_total, sealtail_ship_reconnects_total,
-    sealtail_ship_refusals_total, sealtail_ship_connected,
+    sealtail_ship_refusals_total, sealtail_ship_inconsistent_history_total,
+    sealtail_ship_connected,
     sealtail_ship_last_acknowledgement_timestamp_seconds
     sealtail_agent_healthy, sealtail_agent_reloads_total{result}
 
@@ -154,6 +155,10 @@ class AgentMetrics(Collector):
                        sh.reconnects)
         yield _counter("sealtail_ship_refusals", "Segments the collector refused.",
                        sh.refusals)
+        yield _counter("sealtail_ship_inconsistent_history",
+                       "Ack checkpoints the collector could not prove consistent with the "
+                       "agent's anchor (inconsistent_history, rollback): shipping stops.",
+                       sh.history_failures)
         yield _gauge("sealtail_ship_connected", "1 while a stream to the collector is up.",
                      1 if sh.connected else 0)
         if w.last_ack_unix is not None:

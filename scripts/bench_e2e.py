@@ -12,7 +12,10 @@ Wire compression (ship.compression) is measured in the same run: each repeat run
 through a counting TCP proxy (tests/netproxy.py, in the path for both), which gives the bytes
 on the wire (HTTP/2 framing included) next to the lines/s.
 
-Usage: python scripts/bench_e2e.py [--lines N] [--repeats R]
+With --tls each repeat also runs "zstd" over mutual TLS (a CA, server and client
+certificates made for the run), for the cost of TLS against plaintext in the same run.
+
+Usage: python scripts/bench_e2e.py [--lines N] [--repeats R] [--tls]
 """
 
 from __future__ import annotations
@@ -67,8 +70,9 @@ def baseline_read_split(path: Path) -> float:
     return count / (time.perf_counter() - start)
 
 
-def stored_entries(address: str) -> int:
-    with grpc.insecure_channel(address) as channel:
+def stored_entries(address: str, creds: grpc.ChannelCredentials | None = None) -> int:
+    with (grpc.insecure_channel(address) if creds is None
+          else grpc.secure_channel(address, creds)) as channel:
         try:
             reply = pb_grpc.QueryStub(channel).Agents(pb.AgentsRequest(), timeout=5)
         except grpc.RpcError:
@@ -76,15 +80,32 @@ def stored_entries(address: str) -> int:
     return sum(a.entries for a in reply.agents)
 
 
-def run_once(log: Path, n: int, work: Path, compression: str) -> tuple[float, int]:
+def run_once(log: Path, n: int, work: Path, compression: str,
+             tls: bool = False) -> tuple[float, int]:
     """(lines/s, bytes agent → collector on the wire) for one catch-up of `log`."""
     key = work / "agent.key"
     subprocess.run([*SEALTAIL, "keygen", "--out", str(key)], check=True, capture_output=True)
     (work / "auth").write_text(Path(f"{key}.pub").read_text())
     (work / "agent.toml").write_text(f'[ship]\ncompression = "{compression}"\n')
+    (work / "collector.toml").write_text("")
+    creds = None
+    if tls:
+        from tests.certs import CertAuthority  # dev dependency (cryptography)
+
+        ca = CertAuthority(work / "pki")
+        server, client = ca.issue("collector", server=True), ca.issue("agent", server=False)
+        (work / "collector.toml").write_text(
+            f'[collector.tls]\ncert_file = "{server.cert}"\nkey_file = "{server.key}"\n'
+            f'client_ca_file = "{ca.cert}"\nrequire_client_cert = true\n')
+        with (work / "agent.toml").open("a") as f:
+            f.write(f'[agent.tls]\nca_file = "{ca.cert}"\ncert_file = "{client.cert}"\n'
+                    f'key_file = "{client.key}"\n')
+        creds = grpc.ssl_channel_credentials(ca.cert.read_bytes(), client.key.read_bytes(),
+                                             client.cert.read_bytes())
     collector = subprocess.Popen(
         [*SEALTAIL, "collector", "--listen", "127.0.0.1:0", "--data", str(work / "data"),
-         "--authorized-keys", str(work / "auth"), "--log-level", "WARNING"],
+         "--authorized-keys", str(work / "auth"), "--log-level", "WARNING", "--config",
+         str(work / "collector.toml")],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert collector.stdout is not None
     address = collector.stdout.readline().rsplit(" ", 1)[1].strip()
@@ -95,7 +116,7 @@ def run_once(log: Path, n: int, work: Path, compression: str) -> tuple[float, in
          str(work / "state"), "--name", "bench", "--log-level", "WARNING", "--config",
          str(work / "agent.toml"), str(log)], cwd=ROOT)
     try:
-        while stored_entries(address) < n:
+        while stored_entries(address, creds) < n:
             if agent.poll() is not None or collector.poll() is not None:
                 raise SystemExit("a sealtail process exited during the benchmark")
             time.sleep(0.05)
@@ -147,20 +168,23 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tls", action="store_true", help="also run zstd over mutual TLS")
     ns = parser.parse_args()
+    modes = ("none", "zstd", "zstd-mtls") if ns.tls else ("none", "zstd")
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "bench.log"
         source = write_lines(log, ns.lines)
         size = log.stat().st_size
         print(f"input: {ns.lines} lines, {size / 1e6:.1f} MB from {source}; {os.cpu_count()} CPUs")
         base = [baseline_read_split(log) for _ in range(3)]
-        rates: dict[str, list[float]] = {"none": [], "zstd": []}
-        wire: dict[str, list[int]] = {"none": [], "zstd": []}
+        rates: dict[str, list[float]] = {m: [] for m in modes}
+        wire: dict[str, list[int]] = {m: [] for m in modes}
         for i in range(ns.repeats):
-            for mode in ("none", "zstd"):
+            for mode in modes:
                 work = Path(tmp) / f"run{i}-{mode}"
                 work.mkdir()
-                rate, sent = run_once(log, ns.lines, work, mode)
+                rate, sent = run_once(log, ns.lines, work, mode.removesuffix("-mtls"),
+                                      tls=mode.endswith("-mtls"))
                 rates[mode].append(rate)
                 wire[mode].append(sent)
                 print(f"  run {i + 1} compression={mode}: {rate:,.0f} lines/s, "
@@ -175,6 +199,12 @@ def main() -> int:
         print(f"wire compression: none {plain / 1e6:.1f} MB, {plain_rate:,.0f} lines/s; zstd-1 "
               f"{packed / 1e6:.1f} MB, {med:,.0f} lines/s: {plain / packed:.2f}x fewer bytes, "
               f"lines/s x{med / plain_rate:.2f} (input file {size / 1e6:.1f} MB)")
+        if ns.tls:
+            tls_med = statistics.median(rates["zstd-mtls"])
+            print(f"mutual TLS: zstd over mTLS median {tls_med:,.0f} lines/s "
+                  f"[{min(rates['zstd-mtls']):,.0f}–{max(rates['zstd-mtls']):,.0f}] vs "
+                  f"plaintext {med:,.0f}: x{tls_med / med:.2f}; "
+                  f"{statistics.median(wire['zstd-mtls']) / 1e6:.1f} MB on the wire")
         print(f"baseline read+split (Python, page cache): median {base_med:,.0f} lines/s; "
               f"sealtail/baseline = {med / base_med:.4f}")
         agent_rss, worker_rss = PEAK_RSS[-1]

@@ -45,6 +45,11 @@ class IngestStub:
                 request_serializer=sealtail__pb2.ChainHeadRequest.SerializeToString,
                 response_deserializer=sealtail__pb2.ChainHeadResponse.FromString,
                 _registered_method=True)
+        self.LogConsistency = channel.unary_unary(
+                '/sealtail.v1.Ingest/LogConsistency',
+                request_serializer=sealtail__pb2.ConsistencyRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.ConsistencyResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServicer:
@@ -65,6 +70,15 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LogConsistency(self, request, context):
+        """A consistency proof between two sizes of the collector-wide log (size2 = 0: the latest
+        checkpoint). Agents check each ack's checkpoint against their anchor with it; hashes
+        only, so like ChainHead it is not behind the query token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +91,11 @@ def add_IngestServicer_to_server(servicer, server):
                     servicer.ChainHead,
                     request_deserializer=sealtail__pb2.ChainHeadRequest.FromString,
                     response_serializer=sealtail__pb2.ChainHeadResponse.SerializeToString,
+            ),
+            'LogConsistency': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogConsistency,
+                    request_deserializer=sealtail__pb2.ConsistencyRequest.FromString,
+                    response_serializer=sealtail__pb2.ConsistencyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +152,33 @@ class Ingest:
             '/sealtail.v1.Ingest/ChainHead',
             sealtail__pb2.ChainHeadRequest.SerializeToString,
             sealtail__pb2.ChainHeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogConsistency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Ingest/LogConsistency',
+            sealtail__pb2.ConsistencyRequest.SerializeToString,
+            sealtail__pb2.ConsistencyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -198,6 +198,60 @@ def client_address(config_file: Path | None, flag: str | None) -> str:
     raise ConfigError("no collector address (set client.collector)", file=str(config_file))
 
 
+def _remember_tls(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None and value is not False:
+        ctx.meta.setdefault("sealtail.tls", {})[param.name] = (
+            str(value) if isinstance(value, Path) else value)
+
+
+def tls_options(f: F) -> F:
+    """--tls, --ca-file, --cert-file, --key-file, --server-name (over the config file's
+    [client.tls] or [agent.tls]); read them with `client_tls(config_file)`."""
+    options = [
+        click.option("--tls", "enabled", is_flag=True, default=False, expose_value=False,
+                     callback=_remember_tls,
+                     help="Connect with TLS (implied by --ca-file or --cert-file)."),
+        click.option("--ca-file", "ca_file", type=click.Path(path_type=Path),
+                     expose_value=False, callback=_remember_tls,
+                     help="PEM CA the collector's certificate must be signed by."),
+        click.option("--cert-file", "cert_file", type=click.Path(path_type=Path),
+                     expose_value=False, callback=_remember_tls,
+                     help="PEM client certificate, for a collector that requires one."),
+        click.option("--key-file", "key_file", type=click.Path(path_type=Path),
+                     expose_value=False, callback=_remember_tls,
+                     help="PEM private key of --cert-file."),
+        click.option("--server-name", "server_name", expose_value=False,
+                     callback=_remember_tls,
+                     help="Name the collector's certificate must carry (default: the host)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def client_tls(config_file: Path | None) -> Any:
+    """The TLS of a client command: the config file's [client.tls] (or [agent.tls] of an
+    agent file), overridden by the --tls… flags. Raises ConfigError naming file and key."""
+    from agent.tls import client_tls as make
+
+    file, prefix = (str(config_file) if config_file else "command line"), "client.tls"
+    conf = cfg.ClientTLSConfig()
+    if config_file is not None:
+        data = cfg.load_toml(config_file)
+        for table in ("client", "agent"):
+            section = data.get(table, {})
+            if isinstance(section, dict) and isinstance(section.get("tls"), dict):
+                prefix = f"{table}.tls"
+                conf = cfg.build(cfg.ClientTLSConfig, section["tls"], file=file,
+                                 prefix=f"{prefix}.")
+                break
+    flags = click.get_current_context().meta.get("sealtail.tls", {})
+    if flags:
+        conf = dataclasses.replace(conf, **flags)
+    cfg.check_client_tls(conf, file, prefix)
+    return make(conf, file=file, prefix=prefix)
+
+
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -251,6 +305,7 @@ def format_time(ns: int) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--token-file", type=click.Path(path_type=Path),
               help="File holding the bearer token the collector requires for queries.")
+@tls_options
 def query(config_file: Path | None, address: str | None, agent_name: str, category: str,
           contains: str, since: str | None, until: str | None, limit: int, count_only: bool,
           as_json: bool, token_file: Path | None) -> None:
@@ -258,8 +313,12 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
 
     Example: sealtail query --collector 127.0.0.1:7600 --category failed_login --since 24h
     """
+    from agent.tls import open_channel
+    from agent.verify import rpc_error
+
     try:
         addr = client_address(config_file, address)
+        tls = client_tls(config_file)
     except SealtailError as exc:
         raise fail(exc) from exc
     request = pb.SearchRequest(
@@ -267,7 +326,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
         since_ns=parse_time(since) if since else 0, until_ns=parse_time(until) if until else 0,
         limit=limit, count_only=count_only)
     try:
-        with grpc.insecure_channel(addr, options=[
+        with open_channel(addr, tls, [
                 ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
             stub = pb_grpc.QueryStub(channel)
             for page in stub.Search(request, timeout=600, metadata=token_metadata(token_file)):
@@ -278,8 +337,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
                 for r in page.results:
                     click.echo(_render(r, as_json))
     except grpc.RpcError as exc:
-        raise click.ClickException(f"collector {addr}: {exc.code().name}: {exc.details()}"
-                                   ) from exc
+        raise click.ClickException(str(rpc_error(addr, exc, tls))) from exc
 
 
 def _render(r: pb.SearchResult, as_json: bool) -> str:
@@ -340,6 +398,7 @@ def read_token(path: Path | None) -> str | None:
               help="A checkpoint held outside the collector (file, or an agent's state "
                    "directory): the log must be consistent with it.")
 @token_option
+@tls_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(config_file: Path | None, address: str | None, agent_name: str, data: Path | None,
            spool: Path | None, bundle: Path | None, pubkey: tuple[Path, ...],
@@ -381,7 +440,8 @@ def verify(config_file: Path | None, address: str | None, agent_name: str, data:
         else:
             report = verify_remote(client_address(config_file, address), agent_name,
                                    pinned_keys=keys, collector_key=ckey, anchors=anchors,
-                                   token=read_token(token_file))
+                                   token=read_token(token_file),
+                                   tls=client_tls(config_file))
     except VerificationError as exc:
         if as_json:
             click.echo(json.dumps({"ok": False, "code": str(exc.code), "agent": exc.agent,
@@ -447,6 +507,7 @@ LAYER_NAMES = {0: "none", 1: "rules", 2: "model", 3: "fallback"}
 @click.option("--out", required=True, type=click.Path(path_type=Path),
               help="Bundle file to write.")
 @token_option
+@tls_options
 def prove(config_file: Path | None, address: str | None, agent_name: str, seq: int, index: int,
           agent_key: Path | None, collector_key: Path | None, out: Path,
           token_file: Path | None) -> None:
@@ -463,7 +524,8 @@ def prove(config_file: Path | None, address: str | None, agent_name: str, seq: i
     try:
         pub = load_public_key(agent_key) if agent_key else b""
         data = fetch_bundle(client_address(config_file, address), agent_name, seq, index,
-                            agent_key=pub, token=read_token(token_file))
+                            agent_key=pub, token=read_token(token_file),
+                            tls=client_tls(config_file))
         if collector_key:
             verify_bundle(data, collector_keys=[load_note_verifier(collector_key)],
                           agent_key=pub or _header_key(data))

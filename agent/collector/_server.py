@@ -24,6 +24,7 @@ from agent.store import SearchFilter, SQLiteStore
 log = logging.getLogger("sealtail.collector")
 
 PAGE_SIZE = 1000
+MAX_STORED_SEQ = 2**63 - 1  # found by tests/integration/test_fuzz_grpc.py (uint64 on the wire)
 ENCODINGS_KEY = "sealtail-encodings"  # Ship initial metadata: encodings the collector reads
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -189,6 +190,30 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
         return pb.ChainHeadResponse(found=True, next_seq=head[0], last_hash=head[1],
                                     lines_total=head[2])
 
+    async def LogConsistency(self, request: pb.ConsistencyRequest,
+                             context: Context) -> pb.ConsistencyResponse:
+        return await consistency(self._store, self._checkpoints, request, context)
+
+
+async def consistency(store: SQLiteStore, checkpoints: Checkpointer,
+                      request: pb.ConsistencyRequest, context: Context) -> pb.ConsistencyResponse:
+    """A consistency proof between two sizes of the log; INVALID_ARGUMENT for sizes the tree
+    does not have (an agent whose anchor is larger than the tree sees a rollback)."""
+    response = pb.ConsistencyResponse(size2=request.size2)
+    if request.size2 == 0:
+        try:
+            cp = await checkpoints.fresh()
+        except StoreError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        response.size2, response.checkpoint = cp.size, cp.note
+    tree = store.log.size
+    if not 0 < request.size1 <= response.size2 <= tree:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                            f"need 0 < size1 <= size2 <= {tree}, got size1="
+                            f"{request.size1} size2={response.size2}")
+    response.proof.extend(store.log.consistency_proof(request.size1, response.size2))
+    return response
+
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
@@ -267,6 +292,9 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
 
     async def InclusionProof(self, request: pb.InclusionRequest,
                              context: Context) -> pb.InclusionResponse:
+        if request.seq > MAX_STORED_SEQ:  # SQLite integers are signed 64-bit: none stored
+            await context.abort(grpc.StatusCode.NOT_FOUND,
+                                f"no segment seq={request.seq} of agent {request.agent!r}")
         rows = await asyncio.to_thread(self._store.find_segments, request.agent,
                                        request.agent_key, request.seq)
         if not rows:
@@ -297,20 +325,7 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
 
     async def ConsistencyProof(self, request: pb.ConsistencyRequest,
                                context: Context) -> pb.ConsistencyResponse:
-        response = pb.ConsistencyResponse(size2=request.size2)
-        if request.size2 == 0:
-            try:
-                cp = await self._checkpoints.fresh()
-            except StoreError as exc:
-                await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-            response.size2, response.checkpoint = cp.size, cp.note
-        tree = self._store.log.size
-        if not 0 < request.size1 <= response.size2 <= tree:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"need 0 < size1 <= size2 <= {tree}, got size1="
-                                f"{request.size1} size2={response.size2}")
-        response.proof.extend(self._store.log.consistency_proof(request.size1, response.size2))
-        return response
+        return await consistency(self._store, self._checkpoints, request, context)
 
     async def Equivocations(self, request: pb.EquivocationsRequest,
                             context: Context) -> AsyncIterator[pb.Equivocation]:
@@ -347,6 +362,56 @@ class QueryTokenInterceptor(_Interceptor):
         return _deny(handler)
 
 
+class StrictDecoding(_Interceptor):
+    """Requests that are not valid protobuf get INVALID_ARGUMENT naming the message type.
+
+    gRPC's own deserializer failure surfaces as UNKNOWN ("Unexpected DecodeError"), the
+    status of a crashed handler; decoding in the handler instead keeps UNKNOWN meaning a bug.
+    """
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]],
+                                details: Any) -> Any:
+        handler = await continuation(details)
+        if handler is None or handler.request_deserializer is None:
+            return handler
+        return _decoding(handler, details.method)
+
+
+def _decoding(handler: Any, method: str) -> Any:
+    parse = handler.request_deserializer
+
+    async def decode(data: bytes, context: Context) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"{method}: the request is not a valid protobuf message: {exc}")
+
+    async def unary_unary(data: bytes, context: Context) -> Any:
+        return await handler.unary_unary(await decode(data, context), context)
+
+    async def unary_stream(data: bytes, context: Context) -> AsyncIterator[Any]:
+        async for reply in handler.unary_stream(await decode(data, context), context):
+            yield reply
+
+    async def stream_stream(frames: AsyncIterator[bytes], context: Context) -> AsyncIterator[Any]:
+        async def decoded() -> AsyncIterator[Any]:
+            async for data in frames:
+                yield await decode(data, context)
+
+        async for reply in handler.stream_stream(decoded(), context):
+            yield reply
+
+    kwargs = {"request_deserializer": None, "response_serializer": handler.response_serializer}
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(unary_unary, **kwargs)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(unary_stream, **kwargs)
+    if handler.stream_stream is not None:
+        return grpc.stream_stream_rpc_method_handler(stream_stream, **kwargs)
+    return handler  # stream-unary: none in these services
+
+
 _DENIED = "this collector requires a bearer token for queries (--token-file)"
 
 
@@ -369,14 +434,19 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
                        max_message_bytes: int, checkpoints: Checkpointer,
                        query_token: str | None = None, max_streams: int = 1024,
                        max_inflight_bytes: int = 256 * 1024 * 1024,
+                       credentials: grpc.ServerCredentials | None = None,
                        ) -> tuple[grpc.aio.Server, int, IngestService]:
     """Create and start the collector's gRPC server; returns (server, bound port, ingest).
 
     With `query_token`, Query calls without ``authorization: Bearer <token>`` are refused
-    (UNAUTHENTICATED). Raises SealtailError (listen_failed) when `listen` cannot be bound,
-    including when another process already listens there.
+    (UNAUTHENTICATED). With `credentials` (`agent.tls.server_credentials`) the port speaks
+    only TLS, and requires client certificates if they say so: Ingest, Query and Health share
+    the port, so a client-certificate requirement covers all three.
+    Raises SealtailError (listen_failed) when `listen` cannot be bound, including when
+    another process already listens there.
     """
-    interceptors = [QueryTokenInterceptor(query_token)] if query_token else []
+    interceptors: list[_Interceptor] = [QueryTokenInterceptor(query_token)] if query_token else []
+    interceptors.append(StrictDecoding())
     server = grpc.aio.server(interceptors=interceptors, options=[
         # gRPC sets SO_REUSEPORT by default: a second collector would then bind the same
         # port and silently take half of the connections. One port, one collector.
@@ -396,7 +466,8 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:
-        port = server.add_insecure_port(listen)
+        port = (server.add_insecure_port(listen) if credentials is None
+                else server.add_secure_port(listen, credentials))
     except RuntimeError:  # grpc's only signal: "Failed to bind to address"
         port = 0
     if port == 0:

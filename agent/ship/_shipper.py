@@ -24,10 +24,12 @@ from agent.formats import (
     open_checkpoint,
     peek_checkpoint,
     segment_hash,
+    verify_consistency,
     verify_inclusion,
 )
 from agent.records import ChainHead
 from agent.spool import Spool
+from agent.tls import PLAINTEXT, ClientTLS, open_aio_channel
 
 log = logging.getLogger("sealtail.ship")
 
@@ -65,6 +67,8 @@ def channel_options(config: ShipConfig) -> list[tuple[str, int]]:
 # else (unknown_key, equivocation, malformed_segment, bad_signature, name_taken,
 # origin_mismatch, a bad checkpoint in an ack...) cannot pass without an operator: shipping
 # stops and is retried only every backoff_max_ms.
+# An ack whose checkpoint contradicts the anchor: the collector changed its history.
+HISTORY_CODES = frozenset({ErrorCode.INCONSISTENT_HISTORY, ErrorCode.ROLLBACK})
 RETRYABLE_CODES = frozenset({ErrorCode.STORE_FAILED, ErrorCode.OVERLOADED, ErrorCode.CHAIN_GAP,
                              ErrorCode.COLLECTOR_UNAVAILABLE})
 
@@ -89,6 +93,8 @@ class ShipStatistics:
     encoding: str = ""  # of the current stream: "zstd" or "none"
     bytes_sent: int = 0  # Segment messages as sent (compressed when encoding is zstd)
     bytes_uncompressed: int = 0  # the same messages before compression
+    history_failures: int = 0  # ack checkpoints not consistent with the anchor (refused)
+    anchor_size: int = -1  # tree size of the kept anchor (-1: none yet)
 
 
 class Shipper:
@@ -108,16 +114,20 @@ class Shipper:
     """
 
     def __init__(self, config: ShipConfig, address: str, spool: Spool, *,
-                 collector_key: NoteVerifier | None = None) -> None:
+                 collector_key: NoteVerifier | None = None, tls: ClientTLS = PLAINTEXT) -> None:
         self._config = config
         self._address = address
+        self._tls = tls
+        self._explained: dict[str, str | None] = {}  # gRPC failure details -> TLS hint
         self._spool = spool
         self._collector_key = collector_key
         self._hashes: dict[int, bytes] = {}  # seq -> segment hash, for segments in flight
-        self._anchor_size = -1
+        self._anchor: Checkpoint | None = None  # the latest checkpoint kept (state/anchor)
+        self._history_failures = 0
+        self._stub: pb_grpc.IngestStub | None = None  # of the current session
         if spool.anchor is not None:
             try:
-                self._anchor_size = peek_checkpoint(spool.anchor).size
+                self._anchor = peek_checkpoint(spool.anchor)
             except VerificationError as exc:
                 log.error("%s: unreadable anchor, it will be replaced: %s", spool.anchor_file,
                           exc)
@@ -136,7 +146,9 @@ class Shipper:
     def statistics(self) -> ShipStatistics:
         return ShipStatistics(self._sent, self._acked, self._refusals, self._reconnects,
                               self._connected, self._last_error, self._state, self._last_code,
-                              self._encoding, self._bytes_sent, self._bytes_raw)
+                              self._encoding, self._bytes_sent, self._bytes_raw,
+                              self._history_failures,
+                              -1 if self._anchor is None else self._anchor.size)
 
     async def wait_drained(self) -> None:
         """Wait until the spool holds no unacknowledged segment."""
@@ -156,6 +168,9 @@ class Shipper:
                 await self._session()
             except grpc.aio.AioRpcError as exc:
                 self._last_error = f"{exc.code().name}: {exc.details()}"
+                hint = await self._explain(exc)
+                if hint:
+                    self._last_error += f" ({hint})"
                 self._last_code = (ErrorCode.OVERLOADED
                                    if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
                                    else ErrorCode.COLLECTOR_UNAVAILABLE)
@@ -168,7 +183,15 @@ class Shipper:
                 self._last_error = str(exc)
                 self._last_code = exc.code
                 permanent = not exc.retryable
-                if permanent:
+                if exc.code in HISTORY_CODES:
+                    log.error("collector %s: %s; the anchor stays at size %d and shipping "
+                              "stops (segments stay in the spool), retried every %.0f s: "
+                              "check the collector with `sealtail verify --anchor %s` (if "
+                              "it was replaced on purpose, move that file aside)",
+                              self._address, exc,
+                              -1 if self._anchor is None else self._anchor.size, cap,
+                              self._spool.anchor_file)
+                elif permanent:
                     log.error("collector %s refused a segment permanently: %s; shipping "
                               "stops, retried every %.0f s (fix the collector's allow-list or "
                               "see `sealtail status`)", self._address, exc, cap)
@@ -186,10 +209,22 @@ class Shipper:
             delay = min(cap, delay * 2)
             self._reconnects += 1
 
+    async def _explain(self, exc: grpc.aio.AioRpcError) -> str | None:
+        """What a failed connection means for TLS (worked out once per kind of failure)."""
+        details = exc.details() or ""
+        if exc.code() != grpc.StatusCode.UNAVAILABLE:
+            return None
+        if details not in self._explained:
+            if len(self._explained) > 64:
+                self._explained.clear()
+            self._explained[details] = await asyncio.to_thread(self._tls.explain,
+                                                               self._address, details)
+        return self._explained[details]
+
     async def _session(self) -> None:
-        async with grpc.aio.insecure_channel(self._address,
-                                             options=channel_options(self._config)) as channel:
-            stub = pb_grpc.IngestStub(channel)
+        async with open_aio_channel(self._address, self._tls,
+                                    channel_options(self._config)) as channel:
+            stub = self._stub = pb_grpc.IngestStub(channel)
             window = asyncio.Semaphore(self._config.max_in_flight)
             in_flight: list[int] = []
             sent_at: dict[int, float] = {}
@@ -279,7 +314,7 @@ class Shipper:
             window.release()
         if ack.status == pb.ACK_REFUSED:
             raise refusal(ack)
-        anchor = self._check_checkpoint(ack)
+        anchor = await self._check_checkpoint(ack)
         await self._spool.ack(ack.seq, anchor=anchor)
         self._hashes.pop(ack.seq, None)
         self._acked += 1
@@ -290,8 +325,9 @@ class Shipper:
         if not self._spool.pending_seqs():
             self._drained.set()
 
-    def _check_checkpoint(self, ack: pb.Ack) -> bytes | None:
-        """The ack's checkpoint if it should become the new anchor; raises if it is bad."""
+    async def _check_checkpoint(self, ack: pb.Ack) -> bytes | None:
+        """The ack's checkpoint if it should become the new anchor; raises if it is bad,
+        or if the collector cannot prove it consistent with the anchor kept so far."""
         if not ack.checkpoint:
             raise CollectorRejected(f"segment seq={ack.seq}: the ack carries no checkpoint",
                                     code=ErrorCode.MALFORMED_CHECKPOINT)
@@ -316,10 +352,55 @@ class Shipper:
             raise CollectorRejected(f"segment seq={ack.seq}: not included at leaf "
                                     f"{ack.leaf_index} of the acknowledged checkpoint",
                                     code=ErrorCode.BAD_PROOF)
-        if cp.size > self._anchor_size:
-            self._anchor_size = cp.size
+        if self._anchor is not None:
+            await self._check_consistency(self._anchor, cp, ack.seq)
+        if self._anchor is None or cp.size > self._anchor.size:
+            self._anchor = cp
             return ack.checkpoint
         return None
+
+    async def _check_consistency(self, anchor: Checkpoint, cp: Checkpoint, seq: int) -> None:
+        """Raise CollectorRejected (inconsistent_history / rollback) unless the smaller of the
+        two checkpoints is a prefix of the larger, by a proof the collector gives."""
+        if anchor.origin != cp.origin:
+            self._failed_history()
+            raise CollectorRejected(
+                f"segment seq={seq}: the ack's checkpoint is of log {cp.origin!r}, the anchor "
+                f"of {anchor.origin!r}", code=ErrorCode.ORIGIN_MISMATCH)
+        if cp.size == anchor.size:
+            if cp.root != anchor.root:
+                self._failed_history()
+                raise CollectorRejected(
+                    f"segment seq={seq}: the ack's checkpoint (size {cp.size}) has another "
+                    "root than the anchor of the same size: the collector forked its history",
+                    code=ErrorCode.INCONSISTENT_HISTORY)
+            return
+        small, big = (anchor, cp) if anchor.size < cp.size else (cp, anchor)
+        if small.size == 0:
+            return  # the empty tree is a prefix of every tree
+        assert self._stub is not None
+        try:
+            reply = await self._stub.LogConsistency(
+                pb.ConsistencyRequest(size1=small.size, size2=big.size),
+                timeout=self._config.ack_timeout_secs)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT or big is cp:
+                raise  # network trouble: reconnect and ask again
+            self._failed_history()
+            raise CollectorRejected(
+                f"segment seq={seq}: the collector's log is smaller than this agent's anchor "
+                f"(size {anchor.size}): it rolled its history back ({exc.details()})",
+                code=ErrorCode.ROLLBACK) from exc
+        if not verify_consistency(small.size, big.size, list(reply.proof), small.root,
+                                  big.root):
+            self._failed_history()
+            raise CollectorRejected(
+                f"segment seq={seq}: no valid consistency proof from checkpoint size "
+                f"{small.size} to size {big.size} (anchor size {anchor.size}): the collector's "
+                "history was rewritten", code=ErrorCode.INCONSISTENT_HISTORY)
+
+    def _failed_history(self) -> None:
+        self._history_failures += 1
 
 
 def refusal(ack: pb.Ack) -> CollectorRejected:
@@ -335,8 +416,8 @@ def refusal(ack: pb.Ack) -> CollectorRejected:
                              retryable=ack.retryable or code in RETRYABLE_CODES)
 
 
-async def fetch_chain_head(address: str, agent_key: bytes, *,
-                           timeout_secs: float | None) -> ChainHead | None:
+async def fetch_chain_head(address: str, agent_key: bytes, *, timeout_secs: float | None,
+                           tls: ClientTLS = PLAINTEXT) -> ChainHead | None:
     """Ask the collector where this key's chain stands (None: it holds nothing from it).
 
     Retries with backoff until `timeout_secs` (None: forever); raises CollectorUnavailable
@@ -347,17 +428,21 @@ async def fetch_chain_head(address: str, agent_key: bytes, *,
     delay = 0.2
     while True:
         try:
-            async with grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
+            async with open_aio_channel(address, tls, CHANNEL_OPTIONS) as channel:
                 reply = await pb_grpc.IngestStub(channel).ChainHead(
                     pb.ChainHeadRequest(agent_key=agent_key), timeout=10)
             if not reply.found:
                 return None
             return ChainHead(reply.next_seq, reply.last_hash, reply.lines_total)
         except grpc.aio.AioRpcError as exc:
+            hint = None
+            if exc.code() == grpc.StatusCode.UNAVAILABLE:
+                hint = await asyncio.to_thread(tls.explain, address, exc.details() or "")
             if deadline is not None and loop.time() + delay > deadline:
                 raise CollectorUnavailable(
-                    f"collector {address}: {exc.code().name}: {exc.details()}") from exc
+                    f"collector {address}: {exc.code().name}: {exc.details()}"
+                    + (f" ({hint})" if hint else "")) from exc
             log.warning("asking collector %s for the chain head: %s; retrying", address,
-                        exc.code().name)
+                        hint or exc.code().name)
             await asyncio.sleep(random.uniform(0, delay))
             delay = min(30.0, delay * 2)

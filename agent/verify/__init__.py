@@ -7,6 +7,7 @@ from agent.verify._verify import (
     channel,
     fetch_bundle,
     load_anchors,
+    rpc_error,
     verify_bundle_file,
     verify_remote,
     verify_spool,
@@ -14,5 +15,5 @@ from agent.verify._verify import (
 )
 
 __all__ = ["LogCoverage", "VerifyReport", "auth_metadata", "channel", "fetch_bundle",
-           "load_anchors", "verify_bundle_file", "verify_remote", "verify_spool",
+           "load_anchors", "rpc_error", "verify_bundle_file", "verify_remote", "verify_spool",
            "verify_store"]

@@ -40,6 +40,7 @@ from agent.formats import (
 )
 from agent.spool import read_spool_segments
 from agent.store import SQLiteStore
+from agent.tls import PLAINTEXT, ClientTLS, open_channel
 
 ANCHOR_FILE = "anchor.checkpoint"
 GRPC_OPTIONS = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
@@ -354,8 +355,8 @@ def _lines_after(path: Path, device: int, inode: int, offset: int) -> int:
 
 # ---------------------------------------------------------------- a running collector
 
-def channel(address: str) -> grpc.Channel:
-    return grpc.insecure_channel(address, options=GRPC_OPTIONS)
+def channel(address: str, tls: ClientTLS = PLAINTEXT) -> grpc.Channel:
+    return open_channel(address, tls, list(GRPC_OPTIONS))
 
 
 Metadata = tuple[tuple[str, str], ...]
@@ -366,17 +367,21 @@ def auth_metadata(token: str | None) -> Metadata:
     return (("authorization", f"Bearer {token}"),) if token else ()
 
 
-def _rpc_error(address: str, exc: grpc.RpcError) -> SealtailError:
+def rpc_error(address: str, exc: grpc.RpcError, tls: ClientTLS = PLAINTEXT) -> SealtailError:
+    """A failed call as a SealtailError, with what a TLS failure most likely means."""
     code: grpc.StatusCode = exc.code()
     details = exc.details() or ""
     error = (ErrorCode.UNAUTHENTICATED if code == grpc.StatusCode.UNAUTHENTICATED
              else ErrorCode.COLLECTOR_UNAVAILABLE)
-    return SealtailError(f"collector {address}: {code.name}: {details}", code=error)
+    hint = tls.explain(address, details) if code == grpc.StatusCode.UNAVAILABLE else None
+    return SealtailError(f"collector {address}: {code.name}: {details}"
+                         + (f"\n  {hint}" if hint else ""), code=error)
 
 
 def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes] = frozenset(),
                   collector_key: NoteVerifier | None = None, anchors: Sequence[bytes] = (),
-                  token: str | None = None, timeout_secs: float = 600) -> VerifyReport:
+                  token: str | None = None, timeout_secs: float = 600,
+                  tls: ClientTLS = PLAINTEXT) -> VerifyReport:
     """Download segments from a collector and verify them here (trusting nothing it says).
 
     The collector-wide tree is rebuilt from every stored header and must match the
@@ -386,7 +391,7 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
     With `pinned_keys`, every chain must be signed by one of them.
     """
     md = auth_metadata(token)
-    with channel(address) as chan:
+    with channel(address, tls) as chan:
         stub = pb_grpc.QueryStub(chan)
         try:
             reply = stub.GetCheckpoint(pb.CheckpointRequest(), timeout=timeout_secs, metadata=md)
@@ -414,7 +419,7 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
 
             report = _verify_chains(segments(), require_genesis=True)
         except grpc.RpcError as exc:
-            raise _rpc_error(address, exc) from exc
+            raise rpc_error(address, exc, tls) from exc
         except ValueError as exc:  # the announced vkey does not parse
             raise VerificationError(f"collector {address} announced an invalid key: {exc}",
                                     code=ErrorCode.MALFORMED_NOTE) from exc
@@ -431,17 +436,18 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
 # ---------------------------------------------------------------- proof bundles
 
 def fetch_bundle(address: str, agent: str, seq: int, index: int, *, agent_key: bytes = b"",
-                 token: str | None = None, timeout_secs: float = 60) -> bytes:
+                 token: str | None = None, timeout_secs: float = 60,
+                 tls: ClientTLS = PLAINTEXT) -> bytes:
     """Ask a collector for the proofs of one line; the bundle file's bytes."""
     from agent.formats import ProofBundle
 
-    with channel(address) as chan:
+    with channel(address, tls) as chan:
         try:
             r = pb_grpc.QueryStub(chan).InclusionProof(
                 pb.InclusionRequest(agent=agent, seq=seq, index=index, agent_key=agent_key),
                 timeout=timeout_secs, metadata=auth_metadata(token))
         except grpc.RpcError as exc:
-            raise _rpc_error(address, exc) from exc
+            raise rpc_error(address, exc, tls) from exc
     return ProofBundle(entry=r.entry, index=r.index, header=r.header, signature=r.signature,
                        line_proof=tuple(r.line_proof), leaf_index=r.leaf_index,
                        log_proof=tuple(r.log_proof), checkpoint=r.checkpoint).to_json()

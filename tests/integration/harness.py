@@ -109,9 +109,13 @@ class Process:
 
 class Collector(Process):
     def __init__(self, workdir: Path, authorized_keys: Path, port: int = 0,
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (),
+                 credentials: grpc.ChannelCredentials | None = None,
+                 server_name: str = "") -> None:
         self.data = workdir / "collector-data"
         self.port = port
+        self.credentials = credentials  # for the health check of a TLS collector
+        self.options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
         self.authorized_keys = authorized_keys
         self.extra_args = extra_args
         super().__init__([], workdir / "collector.log")
@@ -135,7 +139,9 @@ class Collector(Process):
     def wait_serving(self, timeout: float = 30) -> None:
         def serving() -> bool:
             try:
-                with grpc.insecure_channel(self.address) as channel:
+                with (grpc.insecure_channel(self.address) if self.credentials is None
+                      else grpc.secure_channel(self.address, self.credentials,
+                                               options=self.options)) as channel:
                     stub = health_pb2_grpc.HealthStub(channel)
                     reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
                     return reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -170,7 +170,7 @@ def test_saved_cursors_do_not_grow_with_rotated_and_deleted_files(
         for generation in range(6):
             batch = lines(f"g{generation}", 0, 20)
             write(log, batch)
-            written += batch
+            written.extend(batch)
             wait_until(lambda: collector.count() >= len(written), 30, message="lines shipped")
             rotated = logs / "app.log.1"
             log.rename(rotated)

@@ -111,3 +111,61 @@ def test_case_16_agent_restarted_without_its_state_is_refused_as_equivocation(
     assert (stored.seq, refused.seq) == (0, 0)
     assert (stored.boot_id, refused.boot_id) == (b"1" * 16, b"2" * 16)
     assert verify_json(collector)[0] == 0
+
+
+def test_an_agent_keeps_its_anchor_when_the_collector_rewrote_its_history(
+        tmp_path: Path, collector: Collector, authorized_keys: Path, agent_key: Path) -> None:
+    """host-b's segment under the agent's anchor is swapped while the collector is stopped:
+    the next ack's checkpoint has no valid consistency proof from the anchor, so the agent
+    logs inconsistent_history at ERROR, keeps its anchor and the segment, counts it in
+    /metrics and `sealtail status` shows it."""
+    from tests.integration.harness import edit_store_as_attacker, make_key
+    from tests.integration.test_metrics_health import http_address, scrape
+
+    b_key = make_key(tmp_path, "b.key")
+    authorized_keys.write_text(authorized_keys.read_text() + Path(f"{b_key}.pub").read_text())
+    collector.stop()
+    collector.start()
+    b = ChainWriter(load_signing_key(b_key), name="host-b", lines=3)
+    assert ship(collector.address, b.next())[0].status == pb.ACK_STORED  # leaf 0
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "auth.log"
+    log.write_bytes(b"".join(b"accepted %d\n" % i for i in range(5)))
+    config = fast_agent_config(tmp_path / "a.toml")
+    agent = Agent(tmp_path, agent_key, collector.address, [str(logs / "*.log")], config=config)
+    agent.start()
+    try:
+        wait_until(lambda: collector.count("--agent", "host-a") == 5, 30, message="5 lines")
+    finally:
+        assert agent.stop() == 0
+    anchor_file = agent.state / "anchor.checkpoint"
+    anchor = anchor_file.read_bytes()
+
+    collector.stop()
+    forged = ChainWriter(load_signing_key(b_key), name="host-b", lines=3,
+                         boot_id=b"f" * 16).next()
+
+    def swap_leaf_0(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE segments SET header = ?, hash = ?, signature = ? WHERE id = 1",
+                     (forged.header, segment_hash(forged.header), forged.signature))
+        conn.execute("DELETE FROM checkpoints")  # so the collector signs over the new tree
+
+    edit_store_as_attacker(collector.data, swap_leaf_0)
+    collector.start()
+    with log.open("ab") as f:
+        f.write(b"accepted 5\n")
+    agent = Agent(tmp_path, agent_key, collector.address, [str(logs / "*.log")], config=config,
+                  extra_args=("--http-listen", "127.0.0.1:0"))
+    agent.start()
+    try:
+        metrics = http_address(agent, "agent")
+        wait_until(lambda: scrape(metrics).get("sealtail_ship_inconsistent_history_total"), 30,
+                   message="an inconsistent_history counted")
+        assert "level=ERROR" in agent.log() and "inconsistent_history" in agent.log()
+        status = run_cli("status", "--state", str(agent.state), check=False)
+        assert "inconsistent_history" in status.stdout + status.stderr
+        assert anchor_file.read_bytes() == anchor, "the anchor must not move"
+        assert list((agent.state / "spool").glob("*.seg")), "the segment stays spooled"
+    finally:
+        agent.stop()

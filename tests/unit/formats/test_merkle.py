@@ -156,3 +156,30 @@ def test_incremental_log_refuses_sizes_and_indexes_it_does_not_have() -> None:
                 lambda: log.append(b"short")):
         with pytest.raises(ValueError):
             bad()
+
+
+def _consistency_mutations(size1: int, size2: int, proof: list[bytes]
+                           ) -> list[tuple[str, int, int, list[bytes]]]:
+    out = [(f"flipped bit in proof[{i}]", size1, size2,
+            [*proof[:i], bytes([p[0] ^ 0x80]) + p[1:], *proof[i + 1:]])
+           for i, p in enumerate(proof)]
+    out += [("size1 + 1", size1 + 1, size2, proof), ("size1 - 1", size1 - 1, size2, proof),
+            ("size2 doubled", size1, 2 * size2, proof),
+            ("truncated", size1, size2, proof[:-1]), ("extended", size1, size2, [*proof, proof[0]]),
+            ("empty", size1, size2, [])]
+    return [m for m in out if 0 < m[1] <= m[2]]
+
+
+@pytest.mark.parametrize(("size1", "size2"), [(1, 2), (3, 8), (4, 8), (5, 13), (7, 65)])
+def test_every_mutation_of_a_consistency_proof_fails(size1: int, size2: int) -> None:
+    """A flipped bit anywhere, size1 ±1, a doubled size2, a truncated, extended or empty
+    proof. (size2 ±1 can pass: the RFC 9162 and transparency-dev verifiers compute the same
+    thing for every size2 with the same decomposition, so the proof alone does not bind
+    size2 exactly; the collector's signature over (size, root) does, see test_bundle.)"""
+    items = [str(i).encode() for i in range(size2)]
+    root1, root2 = merkle_root(items[:size1]), merkle_root(items)
+    proof = consistency_proof(size1, leaf_hashes(items))
+    assert verify_consistency(size1, size2, proof, root1, root2)
+    for name, s1, s2, bad in _consistency_mutations(size1, size2, proof):
+        assert not verify_consistency(s1, s2, bad, root1, root2), name
+    assert not verify_consistency(size1, size2, proof, root2, root1), "roots swapped"
