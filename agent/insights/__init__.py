@@ -1,6 +1,7 @@
 """Insights from the sealed log: summaries, highlights and anomalies, each pointing at the
 sealed lines behind it. See `_model.py` for the data passed in and out."""
 
+from agent.insights._extract import AUTH_CATEGORIES, Attempt, auth_attempt, parse_attempt
 from agent.insights._model import (
     AgentActivity,
     Anomaly,
@@ -17,8 +18,10 @@ from agent.insights._model import (
 )
 
 __all__ = [
+    "AUTH_CATEGORIES",
     "AgentActivity",
     "Anomaly",
+    "Attempt",
     "AuditGroup",
     "AuditLine",
     "AuthEvent",
@@ -29,4 +32,6 @@ __all__ = [
     "TemplateStats",
     "UserHistory",
     "WindowData",
+    "auth_attempt",
+    "parse_attempt",
 ]
