@@ -138,6 +138,7 @@ class AuditGroup:
     template: str
     count: int
     refs: tuple[LineRef, ...]  # first lines (capped)
+    lines: tuple[AuditLine, ...] = ()  # the first lines themselves, for display (capped)
 
 
 @dataclass(frozen=True, slots=True)
