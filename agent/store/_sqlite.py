@@ -20,6 +20,7 @@ from pathlib import Path
 from agent._pb import sealtail_pb2 as pb
 from agent.errors import ErrorCode, StoreError
 from agent.formats import MerkleLog, VerifiedSegment, leaf_hash, line_locator, segment_hash
+from agent.insights import WindowData
 from agent.store._aggregates import (
     AGG_SCHEMA,
     AGG_TABLES,
@@ -27,6 +28,7 @@ from agent.store._aggregates import (
     Aggregator,
     StoredLine,
 )
+from agent.store._window import WindowReader
 
 SCHEMA_VERSION = 1
 LOG_TABLES = ("agents", "segments", "entries", "equivocations", "checkpoints", *AGG_TABLES)
@@ -510,6 +512,34 @@ class SQLiteStore:
                + (" WHERE a.name = ?" if agent else "") + " ORDER BY q.id")
         with self.reader() as conn:
             return [EquivocationRow(*r) for r in conn.execute(sql, (agent,) if agent else ())]
+
+    def window_data(self, *, window_start_ns: int, window_end_ns: int, baseline_start_ns: int,
+                    bucket_ns: int, agent: str | None = None, audit_cap: int = 200,
+                    now_ns: int | None = None) -> WindowData:
+        """What the insights detectors need for one window, read from the aggregates.
+
+        The window start moves back to a multiple of `bucket_ns` (a multiple of a minute), its
+        end forward to a whole minute; series cover baseline and window. `agent`: only that
+        agent's lines and segments. Audit lines are capped at `audit_cap` per category
+        (`audit_lines_total` has the full counts).
+
+        Raises:
+            ValueError: a bucket that is not a positive multiple of a minute, or
+                window_end_ns <= window_start_ns.
+            StoreError: the store cannot be read.
+        """
+        if window_end_ns <= window_start_ns:
+            raise ValueError(f"window: end {window_end_ns} is not after start {window_start_ns}")
+        try:
+            with self.reader() as conn:
+                conn.execute("BEGIN")  # one snapshot for every query of the window
+                return WindowReader(conn, agent=agent).read(
+                    window_start_ns=window_start_ns, window_end_ns=window_end_ns,
+                    baseline_start_ns=baseline_start_ns, bucket_ns=bucket_ns,
+                    audit_cap=audit_cap,
+                    now_ns=time.time_ns() if now_ns is None else now_ns)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read the window's aggregates: {exc}") from exc
 
     def equivocation_count(self) -> int:
         with self.reader() as conn:
