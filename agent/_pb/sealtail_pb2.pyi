@@ -333,3 +333,25 @@ class Equivocation(_message.Message):
     signature: bytes
     received_ns: int
     def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ..., seq: _Optional[int] = ..., stored_header: _Optional[bytes] = ..., stored_signature: _Optional[bytes] = ..., header: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., received_ns: _Optional[int] = ...) -> None: ...
+
+class SummaryRequest(_message.Message):
+    __slots__ = ("agent", "since_ns", "until_ns", "baseline_ns", "bucket_ns")
+    AGENT_FIELD_NUMBER: _ClassVar[int]
+    SINCE_NS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_NS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_NS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_NS_FIELD_NUMBER: _ClassVar[int]
+    agent: str
+    since_ns: int
+    until_ns: int
+    baseline_ns: int
+    bucket_ns: int
+    def __init__(self, agent: _Optional[str] = ..., since_ns: _Optional[int] = ..., until_ns: _Optional[int] = ..., baseline_ns: _Optional[int] = ..., bucket_ns: _Optional[int] = ...) -> None: ...
+
+class SummaryResponse(_message.Message):
+    __slots__ = ("format", "summary_json")
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_JSON_FIELD_NUMBER: _ClassVar[int]
+    format: str
+    summary_json: str
+    def __init__(self, format: _Optional[str] = ..., summary_json: _Optional[str] = ...) -> None: ...

@@ -488,8 +488,10 @@ def _register_commands() -> None:
     # Command modules import helpers from this module, so they are added once it is complete.
     from agent.cli._config import config_group
     from agent.cli._status import reload, status
+    from agent.cli._summary import summary
 
     main.add_command(config_group)
+    main.add_command(summary)
     main.add_command(status)
     main.add_command(reload)
 

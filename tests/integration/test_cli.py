@@ -12,7 +12,7 @@ from agent.classify import mask, template_id
 from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
 
 COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove",
-            "config check", "status", "reload", "classify"]
+            "config check", "status", "reload", "classify", "summary"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
