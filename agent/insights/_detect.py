@@ -31,6 +31,7 @@ from agent.insights._timefmt import DAY_NS, HOUR_NS, NS, fmt_duration, fmt_time,
 Findings = tuple[list[Anomaly], list[str]]
 
 AUDIT_CATEGORIES = ("security_alert", "admin_change")
+NEAR_HOURS = 2  # a login's own hour +- this many count as "near" it
 
 
 # --- buckets ------------------------------------------------------------------------------
@@ -201,8 +202,9 @@ def unusual_hour_logins(data: WindowData, settings: InsightSettings) -> Findings
 
     Rule: only for users with at least `unusual_hour_min_logins` past logins; a login at
     UTC hour h is unusual when fewer than `unusual_hour_max_share` of those logins fell in
-    hours h-1, h or h+1 (one hour either side absorbs a shifted commute). One anomaly per
-    user and hour; score = past logins / (logins near that hour + 1).
+    hours h-2 .. h+2 (two hours either side absorb a late evening or an early start: with a
+    week of history, a user's edge hours are thinly sampled). One anomaly per user and hour;
+    score = past logins / (logins near that hour + 1).
     """
     found: dict[tuple[str, int], Anomaly] = {}
     refs: dict[tuple[str, int], list[LineRef]] = defaultdict(list)
@@ -217,7 +219,7 @@ def unusual_hour_logins(data: WindowData, settings: InsightSettings) -> Findings
             too_short.add(e.user)
             continue
         h = utc_hour(e.time_ns)
-        near = hours[(h - 1) % 24] + hours[h] + hours[(h + 1) % 24]
+        near = sum(hours[(h + k) % 24] for k in range(-NEAR_HOURS, NEAR_HOURS + 1))
         if near >= settings.unusual_hour_max_share * total:
             continue
         key = (e.user, h)
@@ -227,7 +229,8 @@ def unusual_hour_logins(data: WindowData, settings: InsightSettings) -> Findings
                 kind="unusual_hour_login", subject=f"{e.user} at {h:02d}h UTC",
                 score=total / (near + 1),
                 detail=f"{e.user} logged in at {fmt_time(e.time_ns)}; {near} of {total} past "
-                       f"logins were between {(h - 1) % 24:02d}:00 and {(h + 2) % 24:02d}:00 UTC",
+                       f"logins were between {(h - NEAR_HOURS) % 24:02d}:00 and "
+                       f"{(h + NEAR_HOURS + 1) % 24:02d}:00 UTC",
                 time_ns=e.time_ns)
     out = [_with_refs(a, refs[k], settings) for k, a in found.items()]
     notes = ([f"usual hours not judged for {len(too_short)} user(s) with fewer than "
@@ -289,23 +292,32 @@ def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    median: float
-    sigma: float      # robust standard deviation, floored by Poisson noise
+    median: float     # of the counts, for the figures shown
+    center: float     # median of the transformed counts
+    sigma: float      # robust standard deviation of the transformed counts, at least 1
     buckets: int
 
 
+def anscombe(count: float) -> float:
+    """2 sqrt(x + 3/8): makes Poisson counts roughly normal with variance 1 at any rate."""
+    return 2.0 * math.sqrt(count + 0.375)
+
+
 def robust_baseline(values: Sequence[int]) -> Baseline:
-    """Median and robust sigma of bucket counts: 1.4826 x MAD, but never below sqrt(median)
-    (count data is at least Poisson-noisy, and a flat series has MAD 0) nor below 1."""
-    med = statistics.median(values)
-    mad = statistics.median(abs(v - med) for v in values)
-    return Baseline(median=med, sigma=max(1.4826 * mad, math.sqrt(max(med, 1.0))),
-                    buckets=len(values))
+    """Median and robust sigma (1.4826 x MAD) of the Anscombe-transformed bucket counts.
+
+    Sigma is floored at 1, the Poisson noise after the transform: a flat series has a MAD
+    of 0, and must still not call every wobble an anomaly."""
+    t = [anscombe(v) for v in values]
+    center = statistics.median(t)
+    mad = statistics.median(abs(v - center) for v in t)
+    return Baseline(median=float(statistics.median(values)), center=center,
+                    sigma=max(1.4826 * mad, 1.0), buckets=len(values))
 
 
 def robust_score(count: int, base: Baseline) -> float:
-    """(count - median) / sigma: a robust z-score."""
-    return (count - base.median) / base.sigma
+    """Robust z-score of a bucket count: (anscombe(count) - center) / sigma."""
+    return (anscombe(count) - base.center) / base.sigma
 
 
 class _References:
@@ -339,10 +351,13 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
 
     Method: per window bucket, a robust z-score against the median and MAD of the same
     series' baseline buckets (at the same time of day when the baseline spans 3+ days, see
-    `_References`). Median/MAD rather than mean/stddev or EWMA because the baseline itself
-    holds bursts (yesterday's attack would inflate a mean and an EWMA for hours) and the
-    median ignores up to half of it being odd; sigma is floored at sqrt(median) so a flat or
-    near-empty series is judged by Poisson noise, not by a MAD of 0.
+    `_References`), computed on Anscombe-transformed counts (2 sqrt(x + 3/8)).
+    Median/MAD rather than mean/stddev or EWMA because the baseline itself holds bursts
+    (yesterday's attack would inflate a mean and an EWMA for hours) and the median ignores
+    up to half of it being odd. The transform because counts are Poisson-like: their noise
+    grows with the rate, so a raw z-score either misses a busy template falling to zero or
+    flags a quiet one doubling; after it, noise is about 1 at every rate, and sigma is
+    floored at 1 so a flat series (MAD 0) is judged by that noise.
 
     Guards: a spike needs >= `rate_min_count` lines and >= `rate_min_ratio` x the median;
     a drop a median >= `rate_min_count`, a whole bucket (the window's last may be partial)
@@ -362,6 +377,7 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
     by_category: dict[str, list[TemplateStats]] = defaultdict(list)
     for t in data.templates:
         by_category[t.category].append(t)
+    category_of = {t.template: t.category for t in data.templates}
 
     def judge(name: str, series: Series, since: int,
               examples: Callable[[int], Iterable[LineRef]]) -> None:
@@ -410,12 +426,19 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
         def own_examples(_b: int, t: TemplateStats = t) -> Iterable[LineRef]:
             return t.examples
         judge(t.template, t.series, since, own_examples)
+    # A category moving because one of its templates moved says nothing new: keep the
+    # template's anomaly (it is more precise) and drop the category's for that bucket.
+    explained = {(category_of[a.subject], a.kind, a.time_ns) for a in found
+                 if a.subject in category_of}
     for category, series in sorted(data.category_series.items()):
         def top_examples(b: int, cat: str = category) -> Iterable[LineRef]:
             ts = by_category.get(cat, [])
             best = max(ts, key=lambda t: t.series.get(b, 0), default=None)
             return best.examples if best else ()
+        before = len(found)
         judge(f"category {category}", series, data_start, top_examples)
+        found[before:] = [a for a in found[before:]
+                          if (category, a.kind, a.time_ns) not in explained]
     notes = ([f"rates not judged for {sparse} sparse series (fewer than "
               f"{settings.rate_min_baseline_buckets} baseline buckets)"] if sparse else [])
     return found, notes

@@ -85,10 +85,17 @@ footer { color: var(--muted); font-size: 12px; }
 """
 
 
+HTML_LINES_PER_GROUP = 5
+
+
+def _ref(r: LineRef) -> str:
+    return f"{r.agent}/{r.seq}/{r.index}"
+
+
 def _refs(refs: Sequence[LineRef], total: int | None = None) -> str:
     if not refs:
         return ""
-    text = " ".join(f"{r.agent}/{r.seq}/{r.index}" for r in refs)
+    text = " ".join(_ref(r) for r in refs)
     more = (total or 0) - len(refs)
     if more > 0:
         text += f" (+{more:,} more)"
@@ -142,6 +149,15 @@ def timeline_svg(summary: Summary) -> str:
         parts.append(f'<text x="{width - right + 6}" y="{top + 12}" font-size="11" '
                      f'fill="#5d6778">max {peak:,}</text>')
     axis_y = len(cats) * (row_h + gap) + 12
+    first = buckets[0] if buckets else summary.window_start_ns
+    span_ns = max(len(buckets) * summary.bucket_ns, 1)
+    for a in summary.anomalies:
+        if not first <= a.time_ns < first + span_ns:
+            continue
+        x = left + plot_w * (a.time_ns - first) / span_ns
+        y = axis_y - 10
+        parts.append(f'<path d="M{x:.1f},{y - 9} l-4,-7 h8 z" fill="#1d2330">'
+                     f"<title>{_e(KIND_WORDS[a.kind] + ': ' + a.subject)}</title></path>")
     span = summary.window_end_ns - summary.window_start_ns
     ticks = 6
     for k in range(ticks + 1):
@@ -215,16 +231,6 @@ def render_html(summary: Summary) -> str:
                  else '<span class="badge det">written from the summary</span>')
         out.append(f'<section class="card"><h2>In short</h2><p class="narr">{badge}'
                    f"{_e(s.narrative)}</p></section>")
-    out.append(f'<section class="card"><h2>Lines per category (bucket '
-               f"{_e(fmt_duration(s.bucket_ns))})</h2>{timeline_svg(s)}</section>")
-    out.append('<div class="grid2">'
-               f'<section class="card"><h2>Top failing users</h2>'
-               f'{bars_svg(s.failed_logins_by_user, COLORS["failed_login"], "by user")}'
-               "</section>"
-               f'<section class="card"><h2>Top failing addresses</h2>'
-               f'{bars_svg(s.failed_logins_by_address, "#c0392b", "by address")}</section>'
-               "</div>")
-
     out.append(f'<section class="card"><h2>Anomalies ({len(s.anomalies)})</h2>')
     if s.anomalies:
         out.append('<table><tr><th>kind</th><th>score</th><th>what</th><th>when</th></tr>')
@@ -240,6 +246,16 @@ def render_html(summary: Summary) -> str:
         out.append('<p class="empty">None found.</p>')
     out.append("</section>")
 
+    out.append(f'<section class="card"><h2>Lines per category (bucket '
+               f"{_e(fmt_duration(s.bucket_ns))})</h2>{timeline_svg(s)}</section>")
+    out.append('<div class="grid2">'
+               f'<section class="card"><h2>Top failing users</h2>'
+               f'{bars_svg(s.failed_logins_by_user, COLORS["failed_login"], "by user")}'
+               "</section>"
+               f'<section class="card"><h2>Top failing addresses</h2>'
+               f'{bars_svg(s.failed_logins_by_address, "#c0392b", "by address")}</section>'
+               "</div>")
+
     out.append('<section class="card"><h2>Audit trail: security alerts and admin changes, '
                "by template</h2>")
     if s.audit:
@@ -249,8 +265,9 @@ def render_html(summary: Summary) -> str:
                 f'<tr><td><span class="badge" style="background:{_color(g.category)};'
                 f'color:#fff">{_e(g.category)}</span></td><td class="num">{g.count:,}</td>'
                 f'<td><div class="tpl mono">{_e(g.template)}</div>'
-                + "".join(f'<div class="line mono"><span>{_e(fmt_time(ln.time_ns))}</span> '
-                          f"{_e(ln.text)}</div>" for ln in g.lines)
+                + "".join(f'<div class="line mono"><span>{_e(_ref(ln.ref))} '
+                          f"{_e(fmt_time(ln.time_ns))}</span> {_e(ln.text)}</div>"
+                          for ln in g.lines[:HTML_LINES_PER_GROUP])
                 + f"{_refs(g.refs, g.count)}</td></tr>")
         out.append("</table>")
     else:

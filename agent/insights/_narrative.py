@@ -20,6 +20,16 @@ from agent.insights._model import Anomaly, Summary
 from agent.insights._settings import InsightSettings
 from agent.insights._timefmt import fmt_duration, fmt_time
 
+KIND_PLURALS = {
+    "brute_force_success": "possible brute-force successes",
+    "first_login_from_address": "first logins from a new address",
+    "unusual_hour_login": "logins at an unusual hour",
+    "new_template": "new kinds of line",
+    "rare_template": "rare kinds of line",
+    "rate_spike": "rate spikes",
+    "rate_drop": "rate drops",
+    "silent_agent": "silent agents",
+}
 KIND_WORDS = {
     "brute_force_success": "possible brute-force success",
     "first_login_from_address": "first login from a new address",
@@ -77,7 +87,7 @@ def facts(summary: Summary) -> list[str]:
         kinds: dict[str, int] = {}
         for anomaly in s.anomalies:
             kinds[anomaly.kind] = kinds.get(anomaly.kind, 0) + 1
-        listed = ", ".join(f"{_plural(n, KIND_WORDS[k])}" for k, n in kinds.items())
+        listed = ", ".join(_plural(n, KIND_WORDS[k], KIND_PLURALS[k]) for k, n in kinds.items())
         out.append(f"{_plural(len(s.anomalies), 'anomaly', 'anomalies')}: "
                    f"{listed}. The first is a {_anomaly_phrase(s.anomalies[0])}.")
     else:

@@ -18,7 +18,8 @@ class InsightSettings:
         rate_threshold: robust z-score (distance from the baseline median in robust standard
             deviations, see `_detect.rate_anomalies`) from which a bucket is a spike or drop.
         rate_min_count: a spike needs at least this many lines in the bucket, a drop a
-            baseline median of at least this many: 0 -> 2 is not a spike.
+            baseline median of at least this many: 0 -> 2 is not a spike, and a series
+            that quiet has no rate worth judging.
         rate_min_ratio: a spike must also be this many times the baseline median (and a drop
             at most 1/this of it), so a large but noisy series does not flag small wobbles.
         rate_min_baseline_buckets: fewer baseline buckets (after the series first appeared)
@@ -31,7 +32,7 @@ class InsightSettings:
         unusual_hour_min_logins: a user needs this many past logins before an hour can be
             called unusual for them.
         unusual_hour_max_share: a login is at an unusual hour when fewer than this share of
-            the user's past logins fall within an hour either side of it.
+            the user's past logins fall within two hours either side of it.
         top_keys: users/addresses listed in the failed-login tables.
         max_refs: line references kept per item.
         max_anomalies: anomalies kept (highest score first within each kind).
