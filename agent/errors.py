@@ -59,6 +59,7 @@ class ErrorCode(StrEnum):
     BAD_SOURCE = "bad_source"
     KEY_MISMATCH = "key_mismatch"
     INDEX_MISMATCH = "index_mismatch"
+    AGGREGATE_MISMATCH = "aggregate_mismatch"  # a store's aggregates disagree with its lines
     BAD_PROOF = "bad_proof"
     # signed notes, checkpoints and the collector-wide log
     MALFORMED_NOTE = "malformed_note"

@@ -43,17 +43,19 @@ class Attempt:
 
 _ADDR = rb"(?P<addr>[0-9A-Fa-f:.]+|[\w.-]+)"
 _USER = rb"(?P<user>\S*)"
-_PATTERNS: tuple[tuple[Outcome, re.Pattern[bytes]], ...] = (
-    ("failure", re.compile(
+# (outcome, a literal the line must hold, pattern): the literal is a cheap test first.
+_PATTERNS: tuple[tuple[Outcome, bytes, re.Pattern[bytes]], ...] = (
+    ("failure", b"Failed ", re.compile(
         rb"\bFailed (?:password|publickey|none|keyboard-interactive(?:/pam)?|hostbased|"
         rb"gssapi-with-mic) for (?:invalid user )?" + _USER + rb" from " + _ADDR + rb" port ")),
-    ("failure", re.compile(rb"\bInvalid user " + _USER + rb" from " + _ADDR + rb"(?: port |$|\s)")),
-    ("success", re.compile(
+    ("failure", b"Invalid user ", re.compile(
+        rb"\bInvalid user " + _USER + rb" from " + _ADDR + rb"(?: port |$|\s)")),
+    ("success", b"Accepted ", re.compile(
         rb"\bAccepted (?:password|publickey|keyboard-interactive(?:/pam)?|hostbased|"
         rb"gssapi-with-mic) for " + _USER + rb" from " + _ADDR + rb" port ")),
-    ("failure", re.compile(rb"\bFAILED SU \(to (?P<user>[^)\s]*)\)")),
-    ("success", re.compile(rb"\bSuccessful su for " + _USER + rb" by ")),
-    ("failure", re.compile(
+    ("failure", b"FAILED SU", re.compile(rb"\bFAILED SU \(to (?P<user>[^)\s]*)\)")),
+    ("success", b"Successful su", re.compile(rb"\bSuccessful su for " + _USER + rb" by ")),
+    ("failure", b"incorrect password", re.compile(
         rb"\bsudo(?:\[\d+\])?: +(?P<user>\S+) : \d+ incorrect password attempts?")),
 )
 _PAM_FAILURE = re.compile(rb"\bpam_\w+\((?P<service>[^:)]+):auth\): authentication failure;")
@@ -71,13 +73,15 @@ def _text(value: bytes) -> str:
 
 def parse_attempt(line: bytes) -> Attempt | None:
     """The authentication attempt `line` records, or None when it records none."""
-    for outcome, pattern in _PATTERNS:
+    for outcome, literal, pattern in _PATTERNS:
+        if literal not in line:
+            continue
         m = pattern.search(line)
         if m is not None:
             groups = m.groupdict()
             return Attempt(outcome, _text(groups.get("user") or b""),
                            _text(groups.get("addr") or b""))
-    m = _PAM_FAILURE.search(line)
+    m = _PAM_FAILURE.search(line) if b"authentication failure" in line else None
     if m is not None:
         if m["service"] in _PAM_SKIP_FAILURE:
             return None
@@ -85,7 +89,7 @@ def parse_attempt(line: bytes) -> Attempt | None:
         user = _PAM_USER.search(line)
         return Attempt("failure", _text(user["user"]) if user else "",
                        _text(rhost["addr"]) if rhost else "")
-    m = _PAM_SESSION.search(line)
+    m = _PAM_SESSION.search(line) if b"session opened" in line else None
     if m is not None and m["service"] not in _PAM_SKIP_SESSION:
         return Attempt("success", _text(m["user"]), "")
     return None

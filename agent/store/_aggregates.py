@@ -74,7 +74,6 @@ CREATE TABLE IF NOT EXISTS agg_auth(
 );
 CREATE INDEX IF NOT EXISTS agg_auth_time ON agg_auth(time_ns);
 CREATE INDEX IF NOT EXISTS agg_auth_user ON agg_auth(outcome, user, time_ns);
-CREATE INDEX IF NOT EXISTS entries_category_time ON entries(category, time_ns);
 CREATE INDEX IF NOT EXISTS segments_received ON segments(agent_id, received_ns);
 """
 
@@ -98,6 +97,69 @@ def template_text(template_id: bytes, line: bytes) -> str:
     return mask(line).decode("utf-8", "replace")[:TEMPLATE_TEXT_CHARS]
 
 
+CountRow = tuple[int, int, int, str, str, bytes, int, int]
+AuthRow = tuple[int, int, int, int, str, str, str]
+First = tuple[int, int, str, bytes]  # time_ns, idx, category, line
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRows:
+    """The aggregate rows one segment gives (what is inserted, and what `verify` expects)."""
+
+    counts: list[CountRow]
+    firsts: dict[bytes, First]   # template id -> its first line in the segment
+    auth: list[AuthRow]
+
+
+def segment_rows(segment_id: int, agent_id: int, lines: Iterable[StoredLine],
+                 known: frozenset[bytes] | set[bytes] = frozenset()) -> SegmentRows:
+    """Pure: the agg_counts and agg_auth rows of one segment's lines, and the first line of
+    each template id not in `known`."""
+    counts: dict[tuple[int, str, str, bytes], list[int]] = {}
+    firsts: dict[bytes, First] = {}
+    auth: list[AuthRow] = []
+    for line in lines:
+        e = line.entry
+        tid = e.template_id
+        key = (bucket_of(e.time_ns), line.source, e.category, tid)
+        slot = counts.get(key)
+        if slot is None:
+            counts[key] = [1, line.idx]
+        else:
+            slot[0] += 1
+        if tid not in known:
+            first = firsts.get(tid)
+            if first is None or e.time_ns < first[0]:
+                firsts[tid] = (e.time_ns, line.idx, e.category, e.line)
+        attempt = auth_attempt(e.category, e.line)
+        if attempt is not None:
+            auth.append((segment_id, line.idx, agent_id, e.time_ns, attempt.outcome,
+                         attempt.user, attempt.address))
+    rows = [(segment_id, agent_id, bucket, source, category, tid, n, first)
+            for (bucket, source, category, tid), (n, first) in counts.items()]
+    return SegmentRows(rows, firsts, auth)
+
+
+def check_segment_rows(conn: sqlite3.Connection, segment_id: int, agent_id: int,
+                       lines: Iterable[StoredLine]) -> str:
+    """'' when the stored agg_counts and agg_auth rows of a segment are exactly what its
+    lines give; otherwise what differs (for `verify --data`)."""
+    want = segment_rows(segment_id, agent_id, lines)
+    have_counts = sorted(conn.execute(
+        "SELECT segment_id, agent_id, bucket_ns, source, category, template_id, count,"
+        " first_idx FROM agg_counts WHERE segment_id = ?", (segment_id,)))
+    if have_counts != sorted(want.counts):
+        return (f"count rows disagree with the lines ({sum(r[6] for r in have_counts)} "
+                f"counted, {sum(r[6] for r in want.counts)} lines)")
+    have_auth = sorted(conn.execute(
+        "SELECT segment_id, idx, agent_id, time_ns, outcome, user, address FROM agg_auth"
+        " WHERE segment_id = ?", (segment_id,)))
+    if have_auth != sorted(want.auth):
+        return (f"authentication rows disagree with the lines ({len(have_auth)} stored, "
+                f"{len(want.auth)} expected)")
+    return ""
+
+
 class Aggregator:
     """Writes one segment's aggregate rows (called inside the store's write transaction)."""
 
@@ -110,38 +172,16 @@ class Aggregator:
                     lines: Iterable[StoredLine]) -> list[bytes]:
         """Insert the segment's rows; returns the template ids it may have added (pass them
         to `remember` once the transaction has committed)."""
-        counts: dict[tuple[int, str, str, bytes], list[int]] = {}
-        firsts: dict[bytes, tuple[int, int, str, bytes]] = {}
-        auth = []
-        for line in lines:
-            e = line.entry
-            tid = e.template_id
-            key = (bucket_of(e.time_ns), line.source, e.category, tid)
-            slot = counts.get(key)
-            if slot is None:
-                counts[key] = [1, line.idx]
-            else:
-                slot[0] += 1
-            if tid not in self._known:
-                first = firsts.get(tid)
-                if first is None or e.time_ns < first[0]:
-                    firsts[tid] = (e.time_ns, line.idx, e.category, e.line)
-            attempt = auth_attempt(e.category, e.line)
-            if attempt is not None:
-                auth.append((segment_id, line.idx, agent_id, e.time_ns, attempt.outcome,
-                             attempt.user, attempt.address))
-        conn.executemany(
-            "INSERT INTO agg_counts VALUES (?,?,?,?,?,?,?,?)",
-            [(segment_id, agent_id, bucket, source, category, tid, n, first)
-             for (bucket, source, category, tid), (n, first) in counts.items()])
-        if firsts:
+        rows = segment_rows(segment_id, agent_id, lines, self._known)
+        conn.executemany("INSERT INTO agg_counts VALUES (?,?,?,?,?,?,?,?)", rows.counts)
+        if rows.firsts:
             conn.executemany(
                 "INSERT OR IGNORE INTO agg_templates VALUES (?,?,?,?,?,?)",
                 [(tid, t, segment_id, idx, category, template_text(tid, text))
-                 for tid, (t, idx, category, text) in firsts.items()])
-        if auth:
-            conn.executemany("INSERT INTO agg_auth VALUES (?,?,?,?,?,?,?)", auth)
-        return list(firsts)
+                 for tid, (t, idx, category, text) in rows.firsts.items()])
+        if rows.auth:
+            conn.executemany("INSERT INTO agg_auth VALUES (?,?,?,?,?,?,?)", rows.auth)
+        return list(rows.firsts)
 
     def remember(self, template_ids: Iterable[bytes]) -> None:
         """Called after COMMIT: these ids are in agg_templates for good."""

@@ -12,7 +12,9 @@ import pytest
 
 from agent._pb import sealtail_pb2 as pb
 from agent.classify import mask, template_id
+from agent.errors import ErrorCode, VerificationError
 from agent.store import SQLiteStore
+from agent.verify import verify_store
 from tests.chains import ChainWriter, LabeledChain, store_segments, verified
 
 MIN = 60 * 10**9
@@ -124,7 +126,6 @@ def make_pre_aggregate_store(data: Path, segments: list[pb.Segment]) -> None:
     conn = sqlite3.connect(data / SQLiteStore.FILE_NAME, isolation_level=None)
     for table in ("agg_counts", "agg_templates", "agg_auth"):
         conn.execute(f"DROP TABLE {table}")  # drops its triggers and indexes with it
-    conn.execute("DROP INDEX entries_category_time")
     conn.execute("DROP INDEX segments_received")
     conn.execute("DELETE FROM meta WHERE key = 'aggregates_version'")
     conn.close()
@@ -151,3 +152,36 @@ def test_a_backfilled_store_keeps_aggregating_new_segments(tmp_path: Path) -> No
     make_pre_aggregate_store(tmp_path, segs[:2])
     store_segments(tmp_path, segs[2:])
     assert rows(tmp_path, "SELECT sum(count) FROM agg_counts") == [(11,)]
+
+
+def edit_as_attacker(data: Path, sql: str) -> None:
+    """Someone holding the file: drop the append-only triggers, then edit."""
+    conn = sqlite3.connect(data / SQLiteStore.FILE_NAME, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute(sql)
+    conn.close()
+
+
+def test_verify_data_accepts_aggregates_that_match_the_lines(tmp_path: Path) -> None:
+    """An untouched store's aggregates are exactly what its verified lines give."""
+    store_segments(tmp_path, traffic(LabeledChain(key())))
+    assert verify_store(tmp_path).chains[0].lines == 11
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE agg_counts SET count = count - 1 WHERE category = 'failed_login'",
+    "DELETE FROM agg_counts WHERE category = 'login'",
+    "UPDATE agg_auth SET address = '10.9.9.9' WHERE outcome = 'failure'",
+    "DELETE FROM agg_auth WHERE outcome = 'success'",
+])
+def test_verify_data_names_the_segment_whose_aggregates_were_edited(tmp_path: Path,
+                                                                    sql: str) -> None:
+    """A count or authentication row edited to change what `summary` says is reported,
+    naming agent and seq, with the code aggregate_mismatch."""
+    store_segments(tmp_path, traffic(LabeledChain(key())))
+    edit_as_attacker(tmp_path, sql)
+    with pytest.raises(VerificationError) as err:
+        verify_store(tmp_path)
+    assert err.value.code == ErrorCode.AGGREGATE_MISMATCH
+    assert err.value.agent == "host-a" and err.value.seq in (0, 1, 2)
