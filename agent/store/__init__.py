@@ -5,6 +5,7 @@ from agent.store._aggregates import (
     StoredLine,
     check_segment_rows,
     segment_rows,
+    stored_line,
 )
 from agent.store._sqlite import (
     AgentRow,
@@ -19,4 +20,4 @@ from agent.store._sqlite import (
 
 __all__ = ["BUCKET_NS", "AgentRow", "AppendResult", "CheckpointRow", "EntryRow",
            "EquivocationRow", "SQLiteStore", "SearchFilter", "SegmentRow", "StoredLine",
-           "check_segment_rows", "segment_rows"]
+           "check_segment_rows", "segment_rows", "stored_line"]

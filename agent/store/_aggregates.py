@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from agent._pb import sealtail_pb2 as pb
 from agent.classify import mask
-from agent.insights import auth_attempt
+from agent.insights import AUTH_CATEGORIES, parse_attempt
 
 AGGREGATES_VERSION = "1"
 BUCKET_NS = 60 * 1_000_000_000  # counts are kept per minute of the signed Entry.time_ns
@@ -78,13 +78,13 @@ CREATE INDEX IF NOT EXISTS segments_received ON segments(agent_id, received_ns);
 """
 
 
-@dataclass(frozen=True, slots=True)
-class StoredLine:
-    """One stored entry as the aggregates need it."""
+# One stored entry as the aggregates need it: (index, source path, time_ns, category,
+# template id, the parsed entry). A plain tuple: the writer builds one per stored line.
+StoredLine = tuple[int, str, int, str, bytes, pb.Entry]
 
-    idx: int
-    source: str
-    entry: pb.Entry
+
+def stored_line(idx: int, source: str, entry: pb.Entry) -> StoredLine:
+    return (idx, source, entry.time_ns, entry.category, entry.template_id, entry)
 
 
 def bucket_of(time_ns: int) -> int:
@@ -118,23 +118,22 @@ def segment_rows(segment_id: int, agent_id: int, lines: Iterable[StoredLine],
     counts: dict[tuple[int, str, str, bytes], list[int]] = {}
     firsts: dict[bytes, First] = {}
     auth: list[AuthRow] = []
-    for line in lines:
-        e = line.entry
-        tid = e.template_id
-        key = (bucket_of(e.time_ns), line.source, e.category, tid)
+    for idx, source, t, category, tid, e in lines:
+        key = (t - t % BUCKET_NS, source, category, tid)
         slot = counts.get(key)
         if slot is None:
-            counts[key] = [1, line.idx]
+            counts[key] = [1, idx]
         else:
             slot[0] += 1
         if tid not in known:
             first = firsts.get(tid)
-            if first is None or e.time_ns < first[0]:
-                firsts[tid] = (e.time_ns, line.idx, e.category, e.line)
-        attempt = auth_attempt(e.category, e.line)
-        if attempt is not None:
-            auth.append((segment_id, line.idx, agent_id, e.time_ns, attempt.outcome,
-                         attempt.user, attempt.address))
+            if first is None or t < first[0]:
+                firsts[tid] = (t, idx, category, e.line)
+        if category in AUTH_CATEGORIES:
+            attempt = parse_attempt(e.line)
+            if attempt is not None:
+                auth.append((segment_id, idx, agent_id, t, attempt.outcome, attempt.user,
+                             attempt.address))
     rows = [(segment_id, agent_id, bucket, source, category, tid, n, first)
             for (bucket, source, category, tid), (n, first) in counts.items()]
     return SegmentRows(rows, firsts, auth)
@@ -199,7 +198,7 @@ class Aggregator:
             "SELECT s.id, s.agent_id FROM segments s WHERE NOT EXISTS"
             " (SELECT 1 FROM agg_counts c WHERE c.segment_id = s.id) ORDER BY s.id").fetchall()
         for segment_id, agent_id in rows:
-            lines = [StoredLine(idx, source, pb.Entry.FromString(entry)) for idx, source, entry
+            lines = [stored_line(idx, source, pb.Entry.FromString(entry)) for idx, source, entry
                      in conn.execute("SELECT idx, source, entry FROM entries WHERE segment_id = ?"
                                      " ORDER BY idx", (segment_id,))]
             self.add_segment(conn, segment_id, agent_id, lines)

@@ -357,12 +357,12 @@ class SQLiteStore:
         assert segment_id is not None
         paths = [s.path for s in h.sources]
         rows = []
-        lines = []
+        lines: list[StoredLine] = []
         for i, (data, leaf) in enumerate(zip(seg.entries, seg.leaf_hashes, strict=True)):
             e = pb.Entry.FromString(data)
-            rows.append((segment_id, i, e.time_ns, e.category, paths[e.source],
-                         line_locator(i, leaf), data))
-            lines.append(StoredLine(i, paths[e.source], e))
+            t, category, path = e.time_ns, e.category, paths[e.source]
+            rows.append((segment_id, i, t, category, path, line_locator(i, leaf), data))
+            lines.append((i, path, t, category, e.template_id, e))
         conn.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", rows)
         assert agent_id is not None
         templates = self._aggregator.add_segment(conn, segment_id, agent_id, lines)

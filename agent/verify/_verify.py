@@ -39,7 +39,7 @@ from agent.formats import (
     verify_segment,
 )
 from agent.spool import read_spool_segments
-from agent.store import SQLiteStore, StoredLine, check_segment_rows
+from agent.store import SQLiteStore, check_segment_rows, stored_line
 
 ANCHOR_FILE = "anchor.checkpoint"
 GRPC_OPTIONS = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
@@ -261,7 +261,7 @@ def _check_aggregates(store: SQLiteStore) -> None:
             if not rows:
                 return
             for row in rows:
-                lines = [StoredLine(r[0], r[3], pb.Entry.FromString(r[5]))
+                lines = [stored_line(r[0], r[3], pb.Entry.FromString(r[5]))
                          for r in store.segment_entries(conn, row.segment_id)]
                 problem = check_segment_rows(conn, row.segment_id, row.agent_id, lines)
                 if problem:
