@@ -186,7 +186,8 @@ def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Fi
         past = sum(history.logins_by_hour) if history else 0
         if history and e.address in history.known_addresses:
             continue
-        known = (f"{len(history.known_addresses)} known addresses, {past} past logins"
+        n_known = len(history.known_addresses) if history else 0
+        known = (f"{n_known} known address{'' if n_known == 1 else 'es'}, {past} past logins"
                  if history else "first login seen for this user")
         found.append(Anomaly(
             kind="first_login_from_address", subject=f"{e.user} from {e.address}",
