@@ -369,6 +369,7 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
     """
     refs = _References(data)
     win = window_buckets(data)
+    win_start = win[0] if win else data.window_start_ns
     if not refs.base:
         return [], ["rates not judged: no baseline before the window"]
     data_start = min((b for s in data.category_series.values() for b in s if s[b]),
@@ -383,6 +384,14 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
     def judge(name: str, series: Series, since: int,
               examples: Callable[[int], Iterable[LineRef]]) -> None:
         nonlocal sparse
+        # Cheap exit for the many quiet series: a spike needs a window bucket of at least
+        # rate_min_count lines, a drop a reference median that high, so at least half of
+        # rate_min_baseline_buckets baseline buckets that high.
+        busy = sum(1 for b, n in series.items() if n >= settings.rate_min_count
+                   and since <= b < win_start)
+        if busy * 2 < settings.rate_min_baseline_buckets and not any(
+                series.get(b, 0) >= settings.rate_min_count for b in win):
+            return
         cache: dict[int, Baseline | None] = {}
         spikes: list[tuple[float, int, int, Baseline]] = []
         drops: list[tuple[float, int, int, Baseline]] = []

@@ -86,6 +86,7 @@ footer { color: var(--muted); font-size: 12px; }
 
 
 HTML_LINES_PER_GROUP = 5
+MAX_COLUMNS = 288
 
 
 def _ref(r: LineRef) -> str:
@@ -122,41 +123,49 @@ def timeline_svg(summary: Summary) -> str:
     if not cats:
         return '<p class="empty">No lines in the window.</p>'
     buckets = _buckets(summary)
+    # At most MAX_COLUMNS bars a row: a week of 1-minute buckets would be 10,080 rects.
+    per = max(1, -(-len(buckets) // MAX_COLUMNS))
+    columns = [buckets[i:i + per] for i in range(0, len(buckets), per)]
+    width_ns = summary.bucket_ns * per
     left, right, row_h, gap, width = 120, 70, 34, 8, 1000
     plot_w = width - left - right
-    bar_w = plot_w / max(len(buckets), 1)
-    height = len(cats) * (row_h + gap) + 26
+    bar_w = plot_w / max(len(columns), 1)
+    height = len(cats) * (row_h + gap) + 40
     parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
              'aria-label="lines per category over time" xmlns="http://www.w3.org/2000/svg">']
     for row, cat in enumerate(cats):
         series = summary.category_timeline[cat]
         top = row * (row_h + gap)
-        peak = max(series.values(), default=0)
+        sums = [sum(series.get(b, 0) for b in col) for col in columns]
+        peak = max(sums, default=0)
         color = _color(cat)
         parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{row_h}" '
                      'fill="#f3f5f8"/>')
         parts.append(f'<text x="{left - 8}" y="{top + row_h / 2 + 4}" text-anchor="end" '
                      f'font-size="12" fill="#1d2330">{_e(cat)}</text>')
-        for i, b in enumerate(buckets):
-            n = series.get(b, 0)
+        for i, (col, n) in enumerate(zip(columns, sums, strict=True)):
             if not n or not peak:
                 continue
             h = max(1.5, row_h * n / peak)
+            tip = f"{cat}: {n:,} lines in {fmt_duration(width_ns)} from {fmt_time(col[0])}"
             parts.append(
                 f'<rect x="{left + i * bar_w:.2f}" y="{top + row_h - h:.2f}" '
                 f'width="{max(bar_w - 0.6, 0.8):.2f}" height="{h:.2f}" fill="{color}">'
-                f'<title>{_e(f"{cat}: {n:,} lines from {fmt_time(b)}")}</title></rect>')
+                f"<title>{_e(tip)}</title></rect>")
         parts.append(f'<text x="{width - right + 6}" y="{top + 12}" font-size="11" '
                      f'fill="#5d6778">max {peak:,}</text>')
-    axis_y = len(cats) * (row_h + gap) + 12
+    lane_y = len(cats) * (row_h + gap) + 2  # anomaly markers, under the rows
+    axis_y = lane_y + 24
     first = buckets[0] if buckets else summary.window_start_ns
     span_ns = max(len(buckets) * summary.bucket_ns, 1)
+    if summary.anomalies:
+        parts.append(f'<text x="{left - 8}" y="{lane_y + 9}" text-anchor="end" font-size="11" '
+                     'fill="#d64541">anomalies</text>')
     for a in summary.anomalies:
         if not first <= a.time_ns < first + span_ns:
             continue
         x = left + plot_w * (a.time_ns - first) / span_ns
-        y = axis_y - 10
-        parts.append(f'<path d="M{x:.1f},{y - 9} l-4,-7 h8 z" fill="#1d2330">'
+        parts.append(f'<path d="M{x:.1f},{lane_y} l-5,9 h10 z" fill="#d64541">'
                      f"<title>{_e(KIND_WORDS[a.kind] + ': ' + a.subject)}</title></path>")
     span = summary.window_end_ns - summary.window_start_ns
     ticks = 6
@@ -246,8 +255,9 @@ def render_html(summary: Summary) -> str:
         out.append('<p class="empty">None found.</p>')
     out.append("</section>")
 
-    out.append(f'<section class="card"><h2>Lines per category (bucket '
-               f"{_e(fmt_duration(s.bucket_ns))})</h2>{timeline_svg(s)}</section>")
+    per = max(1, -(-len(_buckets(s)) // MAX_COLUMNS))
+    out.append(f'<section class="card"><h2>Lines per category (one bar = '
+               f"{_e(fmt_duration(s.bucket_ns * per))})</h2>{timeline_svg(s)}</section>")
     out.append('<div class="grid2">'
                f'<section class="card"><h2>Top failing users</h2>'
                f'{bars_svg(s.failed_logins_by_user, COLORS["failed_login"], "by user")}'
