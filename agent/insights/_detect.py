@@ -361,15 +361,21 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
     floored at 1 so a flat series (MAD 0) is judged by that noise.
 
     Guards: a spike needs >= `rate_min_count` lines and >= `rate_min_ratio` x the median;
-    a drop a median >= `rate_min_count`, a whole bucket (the window's last may be partial)
-    and a count <= median / `rate_min_ratio`. Only baseline buckets after a series first
-    appears count, and a series with fewer than `rate_min_baseline_buckets` of them is not
-    scored. New templates are left to `new_templates`. One anomaly per series and direction:
-    its highest-scoring bucket, with the number of buckets flagged.
+    a drop a median >= `rate_min_count`, a bucket inside the window that ended at least
+    `rate_settle_secs` before now, and a count <= median / `rate_min_ratio`. Only baseline
+    buckets after a series first appears count, and a series with fewer than
+    `rate_min_baseline_buckets` of them is not scored. New templates are left to
+    `new_templates`. One anomaly per series and direction: its highest-scoring bucket, with
+    the number of buckets flagged.
     """
     refs = _References(data)
     win = window_buckets(data)
     win_start = win[0] if win else data.window_start_ns
+    # A drop is judged only in buckets that are over, and over long enough for their lines
+    # to have arrived (agents flush, spools drain): the last, filling bucket is always low.
+    settled = data.window_end_ns
+    if data.now_ns:
+        settled = min(settled, data.now_ns - int(settings.rate_settle_secs * NS))
     if not refs.base:
         return [], ["rates not judged: no baseline before the window"]
     data_start = min((b for s in data.category_series.values() for b in s if s[b]),
@@ -411,7 +417,7 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
                 spikes.append((z, b, x, base))
             elif (-z >= settings.rate_threshold and base.median >= settings.rate_min_count
                   and x * settings.rate_min_ratio <= base.median
-                  and b + data.bucket_ns <= data.window_end_ns):
+                  and b + data.bucket_ns <= settled):
                 drops.append((-z, b, x, base))
         if all(v is None for v in cache.values()):
             sparse += 1

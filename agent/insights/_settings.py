@@ -24,6 +24,8 @@ class InsightSettings:
             at most 1/this of it), so a large but noisy series does not flag small wobbles.
         rate_min_baseline_buckets: fewer baseline buckets (after the series first appeared)
             than this and the series is not scored (too sparse to know its normal).
+        rate_settle_secs: a bucket that ended less than this long before now (the data's
+            `now_ns`) is not judged for a drop: its last lines may still be on their way.
         rare_template_count: a template seen at most this many times in all (before and in
             the window), not new, is rare.
         silent_factor: an agent is silent when no segment arrived for more than this many
@@ -48,6 +50,7 @@ class InsightSettings:
     rate_min_count: int = 10
     rate_min_ratio: float = 3.0
     rate_min_baseline_buckets: int = 24
+    rate_settle_secs: float = 60.0
     rare_template_count: int = 3
     silent_factor: float = 10.0
     silent_min_secs: float = 300.0

@@ -257,3 +257,15 @@ def test_settings_reject_values_that_make_no_sense(bad):
     """Thresholds are validated on construction, the message names the field."""
     with pytest.raises(ValueError, match=next(iter(bad))):
         InsightSettings(**bad)
+
+
+def test_a_bucket_that_just_ended_is_not_a_drop():
+    """Lines of a bucket that ended seconds ago may still be in flight: no drop yet."""
+    series = flat(40)
+    series.pop(END - BUCKET)
+    data = window(templates=[template(series=series)], category_series={"normal": series},
+                  now_ns=END + 5 * NS)
+    assert rate_anomalies(data, S)[0] == []
+    later = window(templates=[template(series=series)], category_series={"normal": series},
+                   now_ns=END + 2 * HOUR)
+    assert [a.kind for a in rate_anomalies(later, S)[0]] == ["rate_drop"]
