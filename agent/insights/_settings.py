@@ -22,8 +22,10 @@ class InsightSettings:
             that quiet has no rate worth judging.
         rate_min_ratio: a spike must also be this many times the baseline median (and a drop
             at most 1/this of it), so a large but noisy series does not flag small wobbles.
-        rate_min_baseline_buckets: fewer baseline buckets (after the series first appeared)
-            than this and the series is not scored (too sparse to know its normal).
+        rate_min_baseline_buckets: a window bucket is compared with baseline buckets at the
+            same time of day (+-1 h) after the series first appeared; fewer than this and it
+            is not scored (too little to know its normal). 12: hourly buckets over a week
+            give 21, 10-minute buckets over 3 days 54.
         rate_settle_secs: a bucket that ended less than this long before now (the data's
             `now_ns`) is not judged for a drop: its last lines may still be on their way.
         rare_template_count: a template seen at most this many times in all (before and in
@@ -49,7 +51,7 @@ class InsightSettings:
     rate_threshold: float = 6.0
     rate_min_count: int = 10
     rate_min_ratio: float = 3.0
-    rate_min_baseline_buckets: int = 24
+    rate_min_baseline_buckets: int = 12
     rate_settle_secs: float = 60.0
     rare_template_count: int = 3
     silent_factor: float = 10.0

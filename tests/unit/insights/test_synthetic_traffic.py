@@ -126,3 +126,23 @@ def test_steady_traffic_flags_no_anomaly_over_many_windows(capsys):
         print(f"\nfalse positives: {sum(flagged.values())} anomalies in {windows} steady "
               f"24 h windows ({lines:,} lines, 7-day baselines) {dict(flagged)}")
     assert not flagged
+
+
+@pytest.mark.parametrize("bucket_minutes, window_hours", [(1, 2), (5, 4), (30, 24), (60, 24)])
+def test_steady_traffic_flags_nothing_at_other_bucket_sizes(bucket_minutes, window_hours):
+    """From 1-minute to 1-hour buckets (the CLI picks one to suit the window), steady
+    traffic stays quiet."""
+    for seed in range(4):
+        s = summarize(Traffic(2000 + seed, bucket_minutes=bucket_minutes,
+                              window_hours=window_hours, end_offset_hours=seed * 5).build())
+        assert s.anomalies == [], [a.detail for a in s.anomalies]
+
+
+@pytest.mark.parametrize("bucket_minutes", [1, 60])
+def test_a_twenty_fold_spike_is_found_at_other_bucket_sizes(bucket_minutes):
+    """A 20x bucket of the busy template is found with 1-minute and 1-hour buckets."""
+    t = Traffic(4, bucket_minutes=bucket_minutes, window_hours=24)
+    bucket = t.spike("GET /api/orders <*> <*>", factor=20)
+    spikes = [(a.subject, a.time_ns) for a in summarize(t.build()).anomalies
+              if a.kind == "rate_spike"]
+    assert spikes == [("GET /api/orders <*> <*>", bucket)]
