@@ -137,9 +137,16 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
     One anomaly per successful event; its subject names the user and/or address whose run
     of failures reached the threshold, the score is the longer run, and the refs are the
     success line first, then the first and last failures of the run.
+
+    Not flagged: a success whose only run is the user's, from an address the user logged in
+    from before the window, where that address itself had fewer failures than the threshold.
+    Internet-facing accounts (root, ubuntu) are guessed at from elsewhere all day; their
+    owner logging in from home is not the guesser succeeding. Such successes are counted in
+    a note.
     """
     runs: dict[tuple[str, str], list[LineRef]] = defaultdict(list)
     found = []
+    owners = 0
     for e in _events(data):
         keys = [k for k in (("user", e.user), ("address", e.address)) if k[1]]
         if e.outcome == "failure":
@@ -147,6 +154,11 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
                 runs[k].append(e.ref)
             continue
         hits = [(k, runs[k]) for k in keys if len(runs[k]) >= settings.brute_force_failures]
+        history = data.user_history.get(e.user)
+        if hits and [k for k, _ in hits] == [("user", e.user)] and history and \
+                e.address in history.known_addresses:
+            owners += 1
+            hits = []
         if hits:
             longest = max(hits, key=lambda h: len(h[1]))[1]
             parts = [f"{len(r)} failures for {kind} {name}" for (kind, name), r in hits]
@@ -161,7 +173,9 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
                 refs=(e.ref, *_keep_ends(longest, settings.max_refs - 1))))
         for k in keys:
             runs[k] = []
-    return found, []
+    notes = ([f"{owners} success(es) of accounts under attack from elsewhere not flagged: "
+              "they came from the user's known addresses"] if owners else [])
+    return found, notes
 
 
 def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Findings:

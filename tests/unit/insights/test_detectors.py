@@ -116,6 +116,19 @@ def test_address_spraying_many_users_then_succeeding_is_flagged_by_address():
     assert "8 failures for address 198.51.100.1" in found[0].detail
 
 
+def test_owner_logging_in_from_home_while_the_account_is_guessed_elsewhere_is_not_flagged():
+    """root guessed at 30 times from other addresses, then root's usual address logs in:
+    not a brute-force success (noted); the same success from a new address is."""
+    hist = {"root": history("root", {9: 30}, ("192.0.2.1",))}
+    events = [auth(i, "failure", "root", f"203.0.113.{i}", START + i * NS) for i in range(30)]
+    home = [*events, auth(30, "success", "root", "192.0.2.1", START + 30 * NS)]
+    found, notes = brute_force_successes(window(auth_events=home, user_history=hist), S)
+    assert found == [] and "1 success(es)" in notes[0]
+    away = [*events, auth(30, "success", "root", "100.64.0.1", START + 30 * NS)]
+    found, _ = brute_force_successes(window(auth_events=away, user_history=hist), S)
+    assert [a.subject for a in found] == ["root from 100.64.0.1"]
+
+
 def test_first_login_from_an_unknown_address_is_flagged_once():
     """A known user's first login from a new address is flagged, once per address."""
     hist = {"bob": history("bob", {9: 30}, ("192.0.2.1",))}
