@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.insights._model import (
@@ -31,6 +31,7 @@ from agent.insights._timefmt import DAY_NS, HOUR_NS, NS, fmt_duration, fmt_time,
 Findings = tuple[list[Anomaly], list[str]]
 
 AUDIT_CATEGORIES = ("security_alert", "admin_change")
+AUTH_OUTCOME = {"failed_login": "failure", "login": "success"}
 NEAR_HOURS = 2  # a login's own hour +- this many count as "near" it
 
 
@@ -287,19 +288,34 @@ def new_templates(data: WindowData, settings: InsightSettings) -> Findings:
 
 def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
     """Templates seen before, but at most `rare_template_count` times in all, with lines in
-    the window. Score: rare_template_count / total (the rarer, the higher)."""
+    the window, that were unlikely to show up in a window this long.
+
+    The chance is Poisson at the template's past rate: 1 - exp(-r * window length), with r =
+    lines before the window / time from its first sighting to the window. Seen twice in the
+    week before a 24 h window, a template has a 25 % chance to be in it: a week-old typo
+    template is not news; seen twice in three months, 2 %: it is. Rare when that chance is
+    below `rare_template_max_chance`. Score: -log10(chance).
+    """
     found = []
+    span = data.window_end_ns - data.window_start_ns
     for t in data.templates:
         if t.first_seen_ns >= data.window_start_ns:
             continue  # new, reported as such
         n = window_count(t.series, data)
         total = t.total_before + n
-        if n and total <= settings.rare_template_count:
-            found.append(Anomaly(
-                kind="rare_template", subject=t.template,
-                score=settings.rare_template_count / total,
-                detail=f"{t.category} template seen {total} time(s) in all, {n} in the window",
-                time_ns=t.first_seen_ns, refs=t.examples[: settings.max_refs]))
+        if not n or total > settings.rare_template_count:
+            continue
+        age = max(data.window_start_ns - t.first_seen_ns, 1)
+        chance = -math.expm1(-t.total_before * span / age)
+        if chance >= settings.rare_template_max_chance:
+            continue
+        found.append(Anomaly(
+            kind="rare_template", subject=t.template,
+            score=round(-math.log10(max(chance, 1e-12)), 3),
+            detail=f"{t.category} template seen {total} time(s) in all since "
+                   f"{fmt_time(t.first_seen_ns)}, {n} in the window (a "
+                   f"{chance:.1%} chance at its past rate)",
+            time_ns=t.first_seen_ns, refs=t.examples[: settings.max_refs]))
     return found, []
 
 
@@ -401,8 +417,21 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
         by_category[t.category].append(t)
     category_of = {t.template: t.category for t in data.templates}
 
+    def in_bucket(b: int, *, template_id: str | None, category: str) -> list[LineRef]:
+        """Lines of the spike's own bucket, where the window data has them: audit lines (by
+        template or category) and authentication attempts (by category)."""
+        if b < 0:
+            return []
+        end = b + data.bucket_ns
+        out = [ln.ref for ln in data.audit_lines if b <= ln.time_ns < end
+               and (ln.template_id == template_id if template_id else ln.category == category)]
+        if not out and template_id is None and category in AUTH_OUTCOME:
+            out = [e.ref for e in data.auth_events if b <= e.time_ns < end
+                   and e.outcome == AUTH_OUTCOME[category]]
+        return list(_keep_ends(out, settings.max_refs))
+
     def judge(name: str, series: Series, since: int,
-              examples: Callable[[int], Iterable[LineRef]]) -> None:
+              examples: Callable[[int], tuple[list[LineRef], bool]]) -> None:
         nonlocal sparse
         # Cheap exit for the many quiet series: a spike needs a window bucket of at least
         # rate_min_count lines, a drop a reference median that high, so at least half of
@@ -441,30 +470,38 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
             if not hits:
                 continue
             score, b, x, base = max(hits, key=lambda h: h[0])
+            lines, exact = examples(b) if kind == "rate_spike" else examples(-1)
+            where = ("lines from that bucket" if exact else
+                     "lines: examples from the window" if lines else "")
             found.append(Anomaly(
                 kind=kind, subject=name,
                 score=round(score, 3),
                 detail=f"{x} lines in the {fmt_duration(data.bucket_ns)} from {fmt_time(b)}, "
                        f"{word} from a usual {base.median:g} (robust z {score:.1f}); "
-                       f"{len(hits)} of {len(win)} window buckets flagged",
-                time_ns=b, refs=tuple(examples(b))[: settings.max_refs]))
+                       f"{len(hits)} of {len(win)} window buckets flagged"
+                       + (f"; {where}" if where else ""),
+                time_ns=b, refs=tuple(lines[: settings.max_refs])))
 
     for t in data.templates:
         if t.first_seen_ns >= data.window_start_ns:
             continue
         since = max(_floor(t.first_seen_ns, data.bucket_ns), data_start)
-        def own_examples(_b: int, t: TemplateStats = t) -> Iterable[LineRef]:
-            return t.examples
+        def own_examples(b: int, t: TemplateStats = t) -> tuple[list[LineRef], bool]:
+            inside = in_bucket(b, template_id=t.template_id, category=t.category)
+            return (inside, True) if inside else (list(t.examples), False)
         judge(t.template, t.series, since, own_examples)
     # A category moving because one of its templates moved says nothing new: keep the
     # template's anomaly (it is more precise) and drop the category's for that bucket.
     explained = {(category_of[a.subject], a.kind, a.time_ns) for a in found
                  if a.subject in category_of}
     for category, series in sorted(data.category_series.items()):
-        def top_examples(b: int, cat: str = category) -> Iterable[LineRef]:
+        def top_examples(b: int, cat: str = category) -> tuple[list[LineRef], bool]:
+            inside = in_bucket(b, template_id=None, category=cat)
+            if inside:
+                return inside, True
             ts = by_category.get(cat, [])
             best = max(ts, key=lambda t: t.series.get(b, 0), default=None)
-            return best.examples if best else ()
+            return (list(best.examples) if best else []), False
         before = len(found)
         judge(f"category {category}", series, data_start, top_examples)
         found[before:] = [a for a in found[before:]

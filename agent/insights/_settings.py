@@ -29,7 +29,9 @@ class InsightSettings:
         rate_settle_secs: a bucket that ended less than this long before now (the data's
             `now_ns`) is not judged for a drop: its last lines may still be on their way.
         rare_template_count: a template seen at most this many times in all (before and in
-            the window), not new, is rare.
+            the window), not new, may be rare ...
+        rare_template_max_chance: ... when the chance of it showing up in a window this
+            long, at its past rate, is below this (see `_detect.rare_templates`).
         silent_factor: an agent is silent when no segment arrived for more than this many
             times its median gap between segments ...
         silent_min_secs: ... and for at least this long (a chatty agent pausing is not news).
@@ -54,6 +56,7 @@ class InsightSettings:
     rate_min_baseline_buckets: int = 12
     rate_settle_secs: float = 60.0
     rare_template_count: int = 3
+    rare_template_max_chance: float = 0.1
     silent_factor: float = 10.0
     silent_min_secs: float = 300.0
     unusual_hour_min_logins: int = 20
@@ -78,6 +81,8 @@ class InsightSettings:
                 raise ValueError(f"{f.name}: expected an integer, got {value!r}")
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{f.name}: must be a positive finite number, got {value!r}")
+        if self.rare_template_max_chance >= 1:
+            raise ValueError("rare_template_max_chance: must be below 1 (a probability)")
         if self.unusual_hour_max_share >= 1:
             raise ValueError("unusual_hour_max_share: must be below 1 (a share of logins)")
         if self.narrative_max_tokens > 1024:

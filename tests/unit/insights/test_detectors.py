@@ -180,12 +180,18 @@ def test_new_templates_are_not_judged_without_history():
     assert found == [] and notes
 
 
-def test_template_seen_three_times_in_all_is_rare():
-    """A known template seen 3 times in all (once in the window) is rare; 4 is not."""
-    rare = template("disk <*> failing", category="error", series={BASE: 2, START: 1})
-    common = template("fan <*> slow", category="error", series={BASE: 3, START: 1})
-    found, _ = rare_templates(window(templates=[rare, common]), S)
+def test_template_seen_three_times_in_three_months_is_rare():
+    """A template seen twice in the 90 days before a 6 h window, and once in it, is rare;
+    one seen 4 times is not (count), nor one seen twice in the day before (its rate)."""
+    old = BASE - 89 * 24 * HOUR
+    rare = template("disk <*> failing", category="error", series={BASE: 2, START: 1},
+                    first_seen=old)
+    common = template("fan <*> slow", category="error", series={BASE: 3, START: 1},
+                      first_seen=old)
+    recent = template("cert <*> expires", category="error", series={BASE: 2, START: 1})
+    found, _ = rare_templates(window(templates=[rare, common, recent]), S)
     assert [a.subject for a in found] == ["disk <*> failing"]
+    assert "0.6% chance" in found[0].detail and found[0].score > 2
 
 
 def test_robust_baseline_ignores_a_burst_in_the_baseline():
@@ -282,3 +288,30 @@ def test_a_bucket_that_just_ended_is_not_a_drop():
     later = window(templates=[template(series=series)], category_series={"normal": series},
                    now_ns=END + 2 * HOUR)
     assert [a.kind for a in rate_anomalies(later, S)[0]] == ["rate_drop"]
+
+
+def test_a_spike_of_audit_lines_points_at_lines_of_its_own_bucket():
+    """A security_alert template spiking at bucket B lists lines from B, and says so."""
+    spike_at = START + 2 * HOUR
+    series = flat(20)
+    series[spike_at] = 400
+    lines = [audit(100 + i, "UFW BLOCK", category="security_alert", tid="ufw",
+                   t=spike_at + i * NS) for i in range(3)]
+    lines.append(audit(1, "UFW BLOCK", category="security_alert", tid="ufw", t=START))
+    t = template("[UFW BLOCK] <*>", category="security_alert", series=series, tid="ufw",
+                 examples=(ref(1),))
+    data = window(templates=[t], audit_lines=lines,
+                  category_series={"security_alert": series})
+    (spike,), _ = rate_anomalies(data, S)
+    assert spike.refs == (ref(100), ref(101), ref(102))
+    assert spike.detail.endswith("lines from that bucket")
+
+
+def test_a_spike_without_lines_of_its_bucket_says_its_lines_are_examples():
+    """When only the template's first lines are known, the detail says they are examples."""
+    series = flat(20)
+    series[START + 2 * HOUR] = 400
+    data = window(templates=[template(series=series, examples=(ref(3),))],
+                  category_series={"normal": series})
+    (spike,), _ = rate_anomalies(data, S)
+    assert spike.detail.endswith("lines: examples from the window")

@@ -47,6 +47,16 @@ def test_a_template_that_suddenly_appears_is_flagged_new(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_a_template_seen_once_months_ago_is_flagged_rare(seed):
+    """A template last (and first) seen 90 days ago, back in the window: rare."""
+    t = Traffic(seed)
+    t.rare("mdadm: DegradedArray event on <*>", "error", first_seen_days=90,
+           at_ns=t.window_start + 7 * HOUR)
+    assert kinds(summarize(t.build()), "rare_template") == [
+        "mdadm: DegradedArray event on <*>"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_twenty_fold_spike_is_flagged_at_its_bucket(seed):
     """20x a busy template's rate for one bucket is a rate spike at that bucket."""
     t = Traffic(seed)

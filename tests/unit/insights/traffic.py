@@ -182,6 +182,15 @@ class Traffic:
             c = self.counts[(agent, text)]
             c[b] = c.get(b, 0) + 1
 
+    def rare(self, text: str, category: str, *, first_seen_days: int, at_ns: int,
+             agent: str = "db-1") -> None:
+        """A template seen once `first_seen_days` before the window, and once at `at_ns`."""
+        self.categories[text] = category
+        first = self.window_start - first_seen_days * DAY
+        self.first_seen[text] = first
+        for t in (first, at_ns):
+            self.counts[(agent, text)][t - t % self.bucket] = 1
+
     def spike(self, text: str, *, factor: float, at_ns: int | None = None) -> int:
         """One bucket of `text` at `factor` x its expected rate; returns the bucket."""
         at = at_ns if at_ns is not None else self.window_start + 14 * HOUR
