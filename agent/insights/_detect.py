@@ -293,8 +293,10 @@ def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
     The chance is Poisson at the template's past rate: 1 - exp(-r * window length), with r =
     lines before the window / time from its first sighting to the window. Seen twice in the
     week before a 24 h window, a template has a 25 % chance to be in it: a week-old typo
-    template is not news; seen twice in three months, 2 %: it is. Rare when that chance is
-    below `rare_template_max_chance`. Score: -log10(chance).
+    template is not news; seen once in three months, 1 %: it is. Rare when that chance is
+    below `rare_template_max_chance` (2 %). A steadily rare template stops being a candidate
+    after `rare_template_count` lines, so it can be flagged a couple of times in its life
+    at most. Score: -log10(chance).
     """
     found = []
     span = data.window_end_ns - data.window_start_ns
@@ -325,7 +327,8 @@ def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
 class Baseline:
     median: float     # of the counts, for the figures shown
     center: float     # median of the transformed counts
-    sigma: float      # robust standard deviation of the transformed counts, at least 1
+    sigma_up: float   # robust spread above the center (transformed), at least 1
+    sigma_down: float  # robust spread below it
     buckets: int
 
 
@@ -334,21 +337,35 @@ def anscombe(count: float) -> float:
     return 2.0 * math.sqrt(count + 0.375)
 
 
-def robust_baseline(values: Sequence[int]) -> Baseline:
-    """Median and robust sigma (1.4826 x MAD) of the Anscombe-transformed bucket counts.
+_Z90 = 1.2816  # the 90th percentile of the standard normal
 
-    Sigma is floored at 1, the Poisson noise after the transform: a flat series has a MAD
-    of 0, and must still not call every wobble an anomaly."""
-    t = [anscombe(v) for v in values]
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def robust_baseline(values: Sequence[int]) -> Baseline:
+    """Median and robust spread of the Anscombe-transformed bucket counts.
+
+    The spread on each side is the largest of 1.4826 x MAD, the distance from the median to
+    the 90th (or 10th) percentile / 1.2816, and 1. The MAD alone is 0 for a mostly-empty
+    series; the tail term keeps a bursty one (scanners arriving in clumps) from calling its
+    usual clumps spikes, and ignores up to 10 % of odd buckets; 1 is the Poisson noise."""
+    t = sorted(anscombe(v) for v in values)
     center = statistics.median(t)
-    mad = statistics.median(abs(v - center) for v in t)
+    mad = 1.4826 * statistics.median(abs(v - center) for v in t)
+    up = (_quantile(t, 0.9) - center) / _Z90
+    down = (center - _quantile(t, 0.1)) / _Z90
     return Baseline(median=float(statistics.median(values)), center=center,
-                    sigma=max(1.4826 * mad, 1.0), buckets=len(values))
+                    sigma_up=max(mad, up, 1.0), sigma_down=max(mad, down, 1.0),
+                    buckets=len(values))
 
 
 def robust_score(count: int, base: Baseline) -> float:
-    """Robust z-score of a bucket count: (anscombe(count) - center) / sigma."""
-    return (anscombe(count) - base.center) / base.sigma
+    """Robust z-score of a bucket count: (anscombe(count) - center) / the spread on its
+    side; positive above the usual, negative below."""
+    d = anscombe(count) - base.center
+    return d / (base.sigma_up if d >= 0 else base.sigma_down)
 
 
 class _References:

@@ -31,7 +31,8 @@ class InsightSettings:
         rare_template_count: a template seen at most this many times in all (before and in
             the window), not new, may be rare ...
         rare_template_max_chance: ... when the chance of it showing up in a window this
-            long, at its past rate, is below this (see `_detect.rare_templates`).
+            long, at its past rate, is below this (see `_detect.rare_templates`). 2 %: at
+            10 % a typo template seen twice in a week was "rare" in 1 of 50 4 h windows.
         silent_factor: an agent is silent when no segment arrived for more than this many
             times its median gap between segments ...
         silent_min_secs: ... and for at least this long (a chatty agent pausing is not news).
@@ -56,7 +57,7 @@ class InsightSettings:
     rate_min_baseline_buckets: int = 12
     rate_settle_secs: float = 60.0
     rare_template_count: int = 3
-    rare_template_max_chance: float = 0.1
+    rare_template_max_chance: float = 0.02
     silent_factor: float = 10.0
     silent_min_secs: float = 300.0
     unusual_hour_min_logins: int = 20

@@ -15,6 +15,7 @@ from agent.insights._detect import (
     rare_templates,
     rate_anomalies,
     robust_baseline,
+    robust_score,
     silent_agents,
     unusual_hour_logins,
 )
@@ -181,8 +182,9 @@ def test_new_templates_are_not_judged_without_history():
 
 
 def test_template_seen_three_times_in_three_months_is_rare():
-    """A template seen twice in the 90 days before a 6 h window, and once in it, is rare;
-    one seen 4 times is not (count), nor one seen twice in the day before (its rate)."""
+    """A template seen twice in the 90 days before a 6 h window, and once in it, is rare
+    (0.6 % chance); one seen 4 times is not (count), nor one seen twice in the day before
+    (its rate)."""
     old = BASE - 89 * 24 * HOUR
     rare = template("disk <*> failing", category="error", series={BASE: 2, START: 1},
                     first_seen=old)
@@ -197,7 +199,15 @@ def test_template_seen_three_times_in_three_months_is_rare():
 def test_robust_baseline_ignores_a_burst_in_the_baseline():
     """A 1000-line burst in 2 of 100 baseline buckets does not move the median."""
     base = robust_baseline([20] * 98 + [1000, 1000])
-    assert base.median == 20 and base.sigma == 1.0
+    assert base.median == 20 and base.sigma_up == base.sigma_down == 1.0
+
+
+def test_robust_baseline_widens_for_a_bursty_series():
+    """A mostly-empty series with regular clumps of 5-8 is judged by its clumps, not by a
+    MAD of 0: 20 lines is not a spike there, though it is for a flat 0."""
+    bursty = robust_baseline([0] * 80 + [5, 6, 7, 8] * 5)
+    flat_zero = robust_baseline([0] * 100)
+    assert robust_score(20, bursty) < S.rate_threshold < robust_score(20, flat_zero)
 
 
 def test_twenty_fold_rate_is_a_spike_with_its_bucket():

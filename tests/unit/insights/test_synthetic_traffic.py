@@ -76,6 +76,15 @@ def test_a_twenty_fold_spike_of_a_quiet_template_is_flagged(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_a_busy_template_stopping_for_two_hours_is_a_drop(seed):
+    """The API stops answering from 13:00 to 15:00: a rate drop of its template."""
+    t = Traffic(seed)
+    t.stop("GET /api/orders <*> <*>", at_ns=t.window_start + 13 * HOUR, hours=2)
+    s = summarize(t.build())
+    assert "GET /api/orders <*> <*>" in kinds(s, "rate_drop")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_silent_agent_is_flagged(seed):
     """An agent that stops sending for the last 3 hours is reported silent."""
     t = Traffic(seed)

@@ -201,6 +201,13 @@ class Traffic:
             self.counts[(a, text)][b] = round(factor * peak * self.scale * rhythm(b) / len(agents))
         return b
 
+    def stop(self, text: str, *, at_ns: int, hours: float) -> None:
+        """`text` is not logged by any agent for `hours` from `at_ns`."""
+        for (_, t), series in self.counts.items():
+            if t == text:
+                for b in [b for b in series if at_ns <= b < at_ns + hours * HOUR]:
+                    del series[b]
+
     def silence(self, agent: str, *, hours: float) -> None:
         """`agent` sends nothing for the last `hours` of the window."""
         since = self.window_end - int(hours * HOUR)
