@@ -397,15 +397,15 @@ class _References:
 def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
     """Spikes and drops of each template's and each category's rate against its own baseline.
 
-    Method: per window bucket, a robust z-score against the median and MAD of the same
-    series' baseline buckets (at the same time of day when the baseline spans 3+ days, see
-    `_References`), computed on Anscombe-transformed counts (2 sqrt(x + 3/8)).
+    Method: per window bucket, a robust z-score against the median and robust spread of the
+    same series' baseline buckets (at the same time of day when the baseline spans 3+ days,
+    see `_References`), computed on Anscombe-transformed counts (2 sqrt(x + 3/8)); the
+    spread is the largest of 1.4826 x MAD, the 10/90 % tails and 1 (`robust_baseline`).
     Median/MAD rather than mean/stddev or EWMA because the baseline itself holds bursts
     (yesterday's attack would inflate a mean and an EWMA for hours) and the median ignores
     up to half of it being odd. The transform because counts are Poisson-like: their noise
     grows with the rate, so a raw z-score either misses a busy template falling to zero or
-    flags a quiet one doubling; after it, noise is about 1 at every rate, and sigma is
-    floored at 1 so a flat series (MAD 0) is judged by that noise.
+    flags a quiet one doubling; after it, noise is about 1 at every rate.
 
     Guards: a spike needs >= `rate_min_count` lines and >= `rate_min_ratio` x the median;
     a drop a median >= `rate_min_count`, a bucket inside the window that ended at least
