@@ -71,13 +71,15 @@ th, td { text-align: left; vertical-align: top; padding: 7px 8px;
 th { font-size: 12px; color: var(--muted); font-weight: 600; border-top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
-.tpl { word-break: break-word; }
-.refs { color: var(--muted); font-size: 12px; margin-top: 3px; word-break: break-all; }
+.tpl { overflow-wrap: anywhere; }
+.refs { color: var(--muted); font-size: 12px; margin-top: 3px; overflow-wrap: anywhere; }
+.refs .r { white-space: nowrap; }
 .line { font-size: 12px; margin-top: 3px; padding: 2px 6px; background: #f6f7f9;
-  border-radius: 4px; word-break: break-all; white-space: pre-wrap; }
+  border-radius: 4px; overflow-wrap: anywhere; white-space: pre-wrap; }
 .line span { color: var(--muted); }
 .detail { color: var(--muted); font-size: 13px; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+@media (max-width: 800px) { .grid2 { grid-template-columns: 1fr; } }
 .empty { color: var(--muted); font-style: italic; }
 svg text { font-family: inherit; }
 ul.notes { margin: 0; padding-left: 18px; color: var(--muted); }
@@ -96,11 +98,12 @@ def _ref(r: LineRef) -> str:
 def _refs(refs: Sequence[LineRef], total: int | None = None) -> str:
     if not refs:
         return ""
-    text = " ".join(_ref(r) for r in refs)
+    # One ref never breaks across lines (a wrapped "web-" / "1/3/5" reads as two refs).
+    text = " ".join(f'<span class="r">{_e(_ref(r))}</span>' for r in refs)
     more = (total or 0) - len(refs)
     if more > 0:
         text += f" (+{more:,} more)"
-    return f'<div class="refs mono" title="AGENT/SEQ/INDEX">lines: {_e(text)}</div>'
+    return f'<div class="refs mono" title="AGENT/SEQ/INDEX">lines: {text}</div>'
 
 
 def _tick_label(ns: int, span_ns: int) -> str:
@@ -242,14 +245,13 @@ def render_html(summary: Summary) -> str:
                    f"{_e(s.narrative)}</p></section>")
     out.append(f'<section class="card"><h2>Anomalies ({len(s.anomalies)})</h2>')
     if s.anomalies:
-        out.append('<table><tr><th>kind</th><th>score</th><th>what</th><th>when</th></tr>')
+        out.append('<table><tr><th>kind</th><th>score</th><th>what</th></tr>')
         for a in s.anomalies:
             out.append(
                 f'<tr><td><span class="badge k-{_e(a.kind)}">{_e(KIND_WORDS[a.kind])}</span>'
                 f'</td><td class="num">{_e(_score(a.score))}</td>'
                 f'<td><div class="tpl mono">{_e(a.subject)}</div>'
-                f'<div class="detail">{_e(a.detail)}</div>{_refs(a.refs)}</td>'
-                f'<td class="mono" style="white-space:nowrap">{_e(fmt_time(a.time_ns))}</td></tr>')
+                f'<div class="detail">{_e(a.detail)}</div>{_refs(a.refs)}</td></tr>')
         out.append("</table>")
     else:
         out.append('<p class="empty">None found.</p>')
