@@ -547,8 +547,9 @@ def silent_agents(data: WindowData, settings: InsightSettings) -> Findings:
                 kind="silent_agent", subject=a.agent, score=round(silence / a.median_gap_ns, 3),
                 detail=f"no segment from {a.agent} for {fmt_duration(silence)} since "
                        f"{fmt_time(a.last_segment_ns)} (usually one every "
-                       f"{fmt_duration(a.median_gap_ns)})",
-                time_ns=a.last_segment_ns))
+                       f"{fmt_duration(a.median_gap_ns)})"
+                       + ("; line: the last one received" if a.last_line else ""),
+                time_ns=a.last_segment_ns, refs=(a.last_line,) if a.last_line else ()))
     notes = ([f"silence not judged for {len(unknown)} agent(s) without a segment history: "
               + ", ".join(sorted(unknown))] if unknown else [])
     return found, notes

@@ -273,6 +273,13 @@ def test_agent_silent_for_far_longer_than_its_usual_gap_is_flagged():
     assert [(a.subject, a.score) for a in found] == [("web-1", 240.0)]
 
 
+def test_a_silent_agent_points_at_the_last_line_it_sent():
+    """When the collector knows the agent's last line, the anomaly carries it."""
+    agents = [AgentActivity("web-1", END - 2 * HOUR, 30 * NS, 500, last_line=ref(9, seq=41))]
+    (found,), _ = silent_agents(window(agents=agents), S)
+    assert found.refs == (ref(9, seq=41),)
+
+
 def test_agent_without_a_gap_history_is_noted_not_flagged():
     """An agent with a single segment has no usual gap: noted, not flagged."""
     found, notes = silent_agents(window(agents=[AgentActivity("new", END - HOUR, 0, 1)]), S)
