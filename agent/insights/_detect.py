@@ -7,6 +7,7 @@ truth is "nothing could be checked".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections import defaultdict
@@ -394,7 +395,7 @@ class _References:
         return self.by_hour[key] if self.seasonal else self.base
 
 
-def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
+def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
     """Spikes and drops of each template's and each category's rate against its own baseline.
 
     Method: per window bucket, a robust z-score against the median and robust spread of the
@@ -525,6 +526,42 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
                           if (category, a.kind, a.time_ns) not in explained]
     notes = ([f"rates not judged for {sparse} sparse series (fewer than "
               f"{settings.rate_min_baseline_buckets} baseline buckets)"] if sparse else [])
+    return found, notes
+
+
+def _coarser(data: WindowData, step: int) -> WindowData:
+    """The same data in buckets of `step` (a multiple of data.bucket_ns)."""
+    def re(series: Series) -> Series:
+        out: Series = {}
+        for b, n in series.items():
+            k = b - b % step
+            out[k] = out.get(k, 0) + n
+        return out
+    return dataclasses.replace(
+        data, bucket_ns=step,
+        category_series={c: re(sr) for c, sr in data.category_series.items()},
+        templates=[dataclasses.replace(t, series=re(t.series)) for t in data.templates])
+
+
+def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
+    """Rate spikes and drops at the data's bucket size and, for buckets under an hour, at
+    one hour too (see `_rate_anomalies_at` for the method).
+
+    An hour of 10-minute buckets each a little low is one clear drop at the hour scale
+    (the API stopping for an hour was found in 75 % of random placements bucket by bucket);
+    a one-bucket burst is clearest at its own scale. Per series and direction the higher
+    score of the two is kept.
+    """
+    found, notes = _rate_anomalies_at(data, settings)
+    if data.bucket_ns < HOUR_NS and HOUR_NS % data.bucket_ns == 0 and \
+            data.window_end_ns - data.window_start_ns >= 2 * HOUR_NS:
+        coarse, _ = _rate_anomalies_at(_coarser(data, HOUR_NS), settings)
+        best: dict[tuple[str, str], Anomaly] = {(a.kind, a.subject): a for a in found}
+        for a in coarse:
+            key = (a.kind, a.subject)
+            if key not in best or a.score > best[key].score:
+                best[key] = a
+        found = list(best.values())
     return found, notes
 
 
