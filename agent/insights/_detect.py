@@ -7,10 +7,11 @@ truth is "nothing could be checked".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.insights._model import (
@@ -31,6 +32,7 @@ from agent.insights._timefmt import DAY_NS, HOUR_NS, NS, fmt_duration, fmt_time,
 Findings = tuple[list[Anomaly], list[str]]
 
 AUDIT_CATEGORIES = ("security_alert", "admin_change")
+AUTH_OUTCOME = {"failed_login": "failure", "login": "success"}
 NEAR_HOURS = 2  # a login's own hour +- this many count as "near" it
 
 
@@ -137,9 +139,16 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
     One anomaly per successful event; its subject names the user and/or address whose run
     of failures reached the threshold, the score is the longer run, and the refs are the
     success line first, then the first and last failures of the run.
+
+    Not flagged: a success whose only run is the user's, from an address the user logged in
+    from before the window, where that address itself had fewer failures than the threshold.
+    Internet-facing accounts (root, ubuntu) are guessed at from elsewhere all day; their
+    owner logging in from home is not the guesser succeeding. Such successes are counted in
+    a note.
     """
     runs: dict[tuple[str, str], list[LineRef]] = defaultdict(list)
     found = []
+    owners = 0
     for e in _events(data):
         keys = [k for k in (("user", e.user), ("address", e.address)) if k[1]]
         if e.outcome == "failure":
@@ -147,6 +156,11 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
                 runs[k].append(e.ref)
             continue
         hits = [(k, runs[k]) for k in keys if len(runs[k]) >= settings.brute_force_failures]
+        history = data.user_history.get(e.user)
+        if hits and [k for k, _ in hits] == [("user", e.user)] and history and \
+                e.address in history.known_addresses:
+            owners += 1
+            hits = []
         if hits:
             longest = max(hits, key=lambda h: len(h[1]))[1]
             parts = [f"{len(r)} failures for {kind} {name}" for (kind, name), r in hits]
@@ -161,7 +175,9 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
                 refs=(e.ref, *_keep_ends(longest, settings.max_refs - 1))))
         for k in keys:
             runs[k] = []
-    return found, []
+    notes = ([f"{owners} success(es) of accounts under attack from elsewhere not flagged: "
+              "they came from the user's known addresses"] if owners else [])
+    return found, notes
 
 
 def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Findings:
@@ -186,7 +202,8 @@ def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Fi
         past = sum(history.logins_by_hour) if history else 0
         if history and e.address in history.known_addresses:
             continue
-        known = (f"{len(history.known_addresses)} known addresses, {past} past logins"
+        n_known = len(history.known_addresses) if history else 0
+        known = (f"{n_known} known address{'' if n_known == 1 else 'es'}, {past} past logins"
                  if history else "first login seen for this user")
         found.append(Anomaly(
             kind="first_login_from_address", subject=f"{e.user} from {e.address}",
@@ -272,19 +289,36 @@ def new_templates(data: WindowData, settings: InsightSettings) -> Findings:
 
 def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
     """Templates seen before, but at most `rare_template_count` times in all, with lines in
-    the window. Score: rare_template_count / total (the rarer, the higher)."""
+    the window, that were unlikely to show up in a window this long.
+
+    The chance is Poisson at the template's past rate: 1 - exp(-r * window length), with r =
+    lines before the window / time from its first sighting to the window. Seen twice in the
+    week before a 24 h window, a template has a 25 % chance to be in it: a week-old typo
+    template is not news; seen once in three months, 1 %: it is. Rare when that chance is
+    below `rare_template_max_chance` (2 %). A steadily rare template stops being a candidate
+    after `rare_template_count` lines, so it can be flagged a couple of times in its life
+    at most. Score: -log10(chance).
+    """
     found = []
+    span = data.window_end_ns - data.window_start_ns
     for t in data.templates:
         if t.first_seen_ns >= data.window_start_ns:
             continue  # new, reported as such
         n = window_count(t.series, data)
         total = t.total_before + n
-        if n and total <= settings.rare_template_count:
-            found.append(Anomaly(
-                kind="rare_template", subject=t.template,
-                score=settings.rare_template_count / total,
-                detail=f"{t.category} template seen {total} time(s) in all, {n} in the window",
-                time_ns=t.first_seen_ns, refs=t.examples[: settings.max_refs]))
+        if not n or total > settings.rare_template_count:
+            continue
+        age = max(data.window_start_ns - t.first_seen_ns, 1)
+        chance = -math.expm1(-t.total_before * span / age)
+        if chance >= settings.rare_template_max_chance:
+            continue
+        found.append(Anomaly(
+            kind="rare_template", subject=t.template,
+            score=round(-math.log10(max(chance, 1e-12)), 3),
+            detail=f"{t.category} template seen {total} time(s) in all since "
+                   f"{fmt_time(t.first_seen_ns)}, {n} in the window (a "
+                   f"{chance:.1%} chance at its past rate)",
+            time_ns=t.first_seen_ns, refs=t.examples[: settings.max_refs]))
     return found, []
 
 
@@ -294,7 +328,8 @@ def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
 class Baseline:
     median: float     # of the counts, for the figures shown
     center: float     # median of the transformed counts
-    sigma: float      # robust standard deviation of the transformed counts, at least 1
+    sigma_up: float   # robust spread above the center (transformed), at least 1
+    sigma_down: float  # robust spread below it
     buckets: int
 
 
@@ -303,21 +338,35 @@ def anscombe(count: float) -> float:
     return 2.0 * math.sqrt(count + 0.375)
 
 
-def robust_baseline(values: Sequence[int]) -> Baseline:
-    """Median and robust sigma (1.4826 x MAD) of the Anscombe-transformed bucket counts.
+_Z90 = 1.2816  # the 90th percentile of the standard normal
 
-    Sigma is floored at 1, the Poisson noise after the transform: a flat series has a MAD
-    of 0, and must still not call every wobble an anomaly."""
-    t = [anscombe(v) for v in values]
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+def robust_baseline(values: Sequence[int]) -> Baseline:
+    """Median and robust spread of the Anscombe-transformed bucket counts.
+
+    The spread on each side is the largest of 1.4826 x MAD, the distance from the median to
+    the 90th (or 10th) percentile / 1.2816, and 1. The MAD alone is 0 for a mostly-empty
+    series; the tail term keeps a bursty one (scanners arriving in clumps) from calling its
+    usual clumps spikes, and ignores up to 10 % of odd buckets; 1 is the Poisson noise."""
+    t = sorted(anscombe(v) for v in values)
     center = statistics.median(t)
-    mad = statistics.median(abs(v - center) for v in t)
+    mad = 1.4826 * statistics.median(abs(v - center) for v in t)
+    up = (_quantile(t, 0.9) - center) / _Z90
+    down = (center - _quantile(t, 0.1)) / _Z90
     return Baseline(median=float(statistics.median(values)), center=center,
-                    sigma=max(1.4826 * mad, 1.0), buckets=len(values))
+                    sigma_up=max(mad, up, 1.0), sigma_down=max(mad, down, 1.0),
+                    buckets=len(values))
 
 
 def robust_score(count: int, base: Baseline) -> float:
-    """Robust z-score of a bucket count: (anscombe(count) - center) / sigma."""
-    return (anscombe(count) - base.center) / base.sigma
+    """Robust z-score of a bucket count: (anscombe(count) - center) / the spread on its
+    side; positive above the usual, negative below."""
+    d = anscombe(count) - base.center
+    return d / (base.sigma_up if d >= 0 else base.sigma_down)
 
 
 class _References:
@@ -346,28 +395,35 @@ class _References:
         return self.by_hour[key] if self.seasonal else self.base
 
 
-def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
+def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
     """Spikes and drops of each template's and each category's rate against its own baseline.
 
-    Method: per window bucket, a robust z-score against the median and MAD of the same
-    series' baseline buckets (at the same time of day when the baseline spans 3+ days, see
-    `_References`), computed on Anscombe-transformed counts (2 sqrt(x + 3/8)).
+    Method: per window bucket, a robust z-score against the median and robust spread of the
+    same series' baseline buckets (at the same time of day when the baseline spans 3+ days,
+    see `_References`), computed on Anscombe-transformed counts (2 sqrt(x + 3/8)); the
+    spread is the largest of 1.4826 x MAD, the 10/90 % tails and 1 (`robust_baseline`).
     Median/MAD rather than mean/stddev or EWMA because the baseline itself holds bursts
     (yesterday's attack would inflate a mean and an EWMA for hours) and the median ignores
     up to half of it being odd. The transform because counts are Poisson-like: their noise
     grows with the rate, so a raw z-score either misses a busy template falling to zero or
-    flags a quiet one doubling; after it, noise is about 1 at every rate, and sigma is
-    floored at 1 so a flat series (MAD 0) is judged by that noise.
+    flags a quiet one doubling; after it, noise is about 1 at every rate.
 
     Guards: a spike needs >= `rate_min_count` lines and >= `rate_min_ratio` x the median;
-    a drop a median >= `rate_min_count`, a whole bucket (the window's last may be partial)
-    and a count <= median / `rate_min_ratio`. Only baseline buckets after a series first
-    appears count, and a series with fewer than `rate_min_baseline_buckets` of them is not
-    scored. New templates are left to `new_templates`. One anomaly per series and direction:
-    its highest-scoring bucket, with the number of buckets flagged.
+    a drop a median >= `rate_min_count`, a bucket inside the window that ended at least
+    `rate_settle_secs` before now, and a count <= median / `rate_min_ratio`. Only baseline
+    buckets after a series first appears count, and a series with fewer than
+    `rate_min_baseline_buckets` of them is not scored. New templates are left to
+    `new_templates`. One anomaly per series and direction: its highest-scoring bucket, with
+    the number of buckets flagged.
     """
     refs = _References(data)
     win = window_buckets(data)
+    win_start = win[0] if win else data.window_start_ns
+    # A drop is judged only in buckets that are over, and over long enough for their lines
+    # to have arrived (agents flush, spools drain): the last, filling bucket is always low.
+    settled = data.window_end_ns
+    if data.now_ns:
+        settled = min(settled, data.now_ns - int(settings.rate_settle_secs * NS))
     if not refs.base:
         return [], ["rates not judged: no baseline before the window"]
     data_start = min((b for s in data.category_series.values() for b in s if s[b]),
@@ -379,9 +435,30 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
         by_category[t.category].append(t)
     category_of = {t.template: t.category for t in data.templates}
 
+    def in_bucket(b: int, *, template_id: str | None, category: str) -> list[LineRef]:
+        """Lines of the spike's own bucket, where the window data has them: audit lines (by
+        template or category) and authentication attempts (by category)."""
+        if b < 0:
+            return []
+        end = b + data.bucket_ns
+        out = [ln.ref for ln in data.audit_lines if b <= ln.time_ns < end
+               and (ln.template_id == template_id if template_id else ln.category == category)]
+        if not out and template_id is None and category in AUTH_OUTCOME:
+            out = [e.ref for e in data.auth_events if b <= e.time_ns < end
+                   and e.outcome == AUTH_OUTCOME[category]]
+        return list(_keep_ends(out, settings.max_refs))
+
     def judge(name: str, series: Series, since: int,
-              examples: Callable[[int], Iterable[LineRef]]) -> None:
+              examples: Callable[[int], tuple[list[LineRef], bool]]) -> None:
         nonlocal sparse
+        # Cheap exit for the many quiet series: a spike needs a window bucket of at least
+        # rate_min_count lines, a drop a reference median that high, so at least half of
+        # rate_min_baseline_buckets baseline buckets that high.
+        busy = sum(1 for b, n in series.items() if n >= settings.rate_min_count
+                   and since <= b < win_start)
+        if busy * 2 < settings.rate_min_baseline_buckets and not any(
+                series.get(b, 0) >= settings.rate_min_count for b in win):
+            return
         cache: dict[int, Baseline | None] = {}
         spikes: list[tuple[float, int, int, Baseline]] = []
         drops: list[tuple[float, int, int, Baseline]] = []
@@ -401,7 +478,7 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
                 spikes.append((z, b, x, base))
             elif (-z >= settings.rate_threshold and base.median >= settings.rate_min_count
                   and x * settings.rate_min_ratio <= base.median
-                  and b + data.bucket_ns <= data.window_end_ns):
+                  and b + data.bucket_ns <= settled):
                 drops.append((-z, b, x, base))
         if all(v is None for v in cache.values()):
             sparse += 1
@@ -411,36 +488,80 @@ def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
             if not hits:
                 continue
             score, b, x, base = max(hits, key=lambda h: h[0])
+            lines, exact = examples(b) if kind == "rate_spike" else examples(-1)
+            where = ("lines from that bucket" if exact else
+                     "lines: examples from the window" if lines else "")
             found.append(Anomaly(
                 kind=kind, subject=name,
                 score=round(score, 3),
                 detail=f"{x} lines in the {fmt_duration(data.bucket_ns)} from {fmt_time(b)}, "
                        f"{word} from a usual {base.median:g} (robust z {score:.1f}); "
-                       f"{len(hits)} of {len(win)} window buckets flagged",
-                time_ns=b, refs=tuple(examples(b))[: settings.max_refs]))
+                       f"{len(hits)} of {len(win)} window buckets flagged"
+                       + (f"; {where}" if where else ""),
+                time_ns=b, refs=tuple(lines[: settings.max_refs])))
 
     for t in data.templates:
         if t.first_seen_ns >= data.window_start_ns:
             continue
         since = max(_floor(t.first_seen_ns, data.bucket_ns), data_start)
-        def own_examples(_b: int, t: TemplateStats = t) -> Iterable[LineRef]:
-            return t.examples
+        def own_examples(b: int, t: TemplateStats = t) -> tuple[list[LineRef], bool]:
+            inside = in_bucket(b, template_id=t.template_id, category=t.category)
+            return (inside, True) if inside else (list(t.examples), False)
         judge(t.template, t.series, since, own_examples)
     # A category moving because one of its templates moved says nothing new: keep the
     # template's anomaly (it is more precise) and drop the category's for that bucket.
     explained = {(category_of[a.subject], a.kind, a.time_ns) for a in found
                  if a.subject in category_of}
     for category, series in sorted(data.category_series.items()):
-        def top_examples(b: int, cat: str = category) -> Iterable[LineRef]:
+        def top_examples(b: int, cat: str = category) -> tuple[list[LineRef], bool]:
+            inside = in_bucket(b, template_id=None, category=cat)
+            if inside:
+                return inside, True
             ts = by_category.get(cat, [])
             best = max(ts, key=lambda t: t.series.get(b, 0), default=None)
-            return best.examples if best else ()
+            return (list(best.examples) if best else []), False
         before = len(found)
         judge(f"category {category}", series, data_start, top_examples)
         found[before:] = [a for a in found[before:]
                           if (category, a.kind, a.time_ns) not in explained]
     notes = ([f"rates not judged for {sparse} sparse series (fewer than "
               f"{settings.rate_min_baseline_buckets} baseline buckets)"] if sparse else [])
+    return found, notes
+
+
+def _coarser(data: WindowData, step: int) -> WindowData:
+    """The same data in buckets of `step` (a multiple of data.bucket_ns)."""
+    def re(series: Series) -> Series:
+        out: Series = {}
+        for b, n in series.items():
+            k = b - b % step
+            out[k] = out.get(k, 0) + n
+        return out
+    return dataclasses.replace(
+        data, bucket_ns=step,
+        category_series={c: re(sr) for c, sr in data.category_series.items()},
+        templates=[dataclasses.replace(t, series=re(t.series)) for t in data.templates])
+
+
+def rate_anomalies(data: WindowData, settings: InsightSettings) -> Findings:
+    """Rate spikes and drops at the data's bucket size and, for buckets under an hour, at
+    one hour too (see `_rate_anomalies_at` for the method).
+
+    An hour of 10-minute buckets each a little low is one clear drop at the hour scale
+    (the API stopping for an hour was found in 75 % of random placements bucket by bucket);
+    a one-bucket burst is clearest at its own scale. Per series and direction the higher
+    score of the two is kept.
+    """
+    found, notes = _rate_anomalies_at(data, settings)
+    if data.bucket_ns < HOUR_NS and HOUR_NS % data.bucket_ns == 0 and \
+            data.window_end_ns - data.window_start_ns >= 2 * HOUR_NS:
+        coarse, _ = _rate_anomalies_at(_coarser(data, HOUR_NS), settings)
+        best: dict[tuple[str, str], Anomaly] = {(a.kind, a.subject): a for a in found}
+        for a in coarse:
+            key = (a.kind, a.subject)
+            if key not in best or a.score > best[key].score:
+                best[key] = a
+        found = list(best.values())
     return found, notes
 
 
@@ -463,8 +584,9 @@ def silent_agents(data: WindowData, settings: InsightSettings) -> Findings:
                 kind="silent_agent", subject=a.agent, score=round(silence / a.median_gap_ns, 3),
                 detail=f"no segment from {a.agent} for {fmt_duration(silence)} since "
                        f"{fmt_time(a.last_segment_ns)} (usually one every "
-                       f"{fmt_duration(a.median_gap_ns)})",
-                time_ns=a.last_segment_ns))
+                       f"{fmt_duration(a.median_gap_ns)})"
+                       + ("; line: the last one received" if a.last_line else ""),
+                time_ns=a.last_segment_ns, refs=(a.last_line,) if a.last_line else ()))
     notes = ([f"silence not judged for {len(unknown)} agent(s) without a segment history: "
               + ", ".join(sorted(unknown))] if unknown else [])
     return found, notes

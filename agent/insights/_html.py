@@ -71,13 +71,15 @@ th, td { text-align: left; vertical-align: top; padding: 7px 8px;
 th { font-size: 12px; color: var(--muted); font-weight: 600; border-top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 code, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
-.tpl { word-break: break-word; }
-.refs { color: var(--muted); font-size: 12px; margin-top: 3px; word-break: break-all; }
+.tpl { overflow-wrap: anywhere; }
+.refs { color: var(--muted); font-size: 12px; margin-top: 3px; overflow-wrap: anywhere; }
+.refs .r { white-space: nowrap; }
 .line { font-size: 12px; margin-top: 3px; padding: 2px 6px; background: #f6f7f9;
-  border-radius: 4px; word-break: break-all; white-space: pre-wrap; }
+  border-radius: 4px; overflow-wrap: anywhere; white-space: pre-wrap; }
 .line span { color: var(--muted); }
 .detail { color: var(--muted); font-size: 13px; }
 .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+@media (max-width: 800px) { .grid2 { grid-template-columns: 1fr; } }
 .empty { color: var(--muted); font-style: italic; }
 svg text { font-family: inherit; }
 ul.notes { margin: 0; padding-left: 18px; color: var(--muted); }
@@ -86,6 +88,7 @@ footer { color: var(--muted); font-size: 12px; }
 
 
 HTML_LINES_PER_GROUP = 5
+MAX_COLUMNS = 288
 
 
 def _ref(r: LineRef) -> str:
@@ -95,11 +98,12 @@ def _ref(r: LineRef) -> str:
 def _refs(refs: Sequence[LineRef], total: int | None = None) -> str:
     if not refs:
         return ""
-    text = " ".join(_ref(r) for r in refs)
+    # One ref never breaks across lines (a wrapped "web-" / "1/3/5" reads as two refs).
+    text = " ".join(f'<span class="r">{_e(_ref(r))}</span>' for r in refs)
     more = (total or 0) - len(refs)
     if more > 0:
         text += f" (+{more:,} more)"
-    return f'<div class="refs mono" title="AGENT/SEQ/INDEX">lines: {_e(text)}</div>'
+    return f'<div class="refs mono" title="AGENT/SEQ/INDEX">lines: {text}</div>'
 
 
 def _tick_label(ns: int, span_ns: int) -> str:
@@ -122,41 +126,49 @@ def timeline_svg(summary: Summary) -> str:
     if not cats:
         return '<p class="empty">No lines in the window.</p>'
     buckets = _buckets(summary)
+    # At most MAX_COLUMNS bars a row: a week of 1-minute buckets would be 10,080 rects.
+    per = max(1, -(-len(buckets) // MAX_COLUMNS))
+    columns = [buckets[i:i + per] for i in range(0, len(buckets), per)]
+    width_ns = summary.bucket_ns * per
     left, right, row_h, gap, width = 120, 70, 34, 8, 1000
     plot_w = width - left - right
-    bar_w = plot_w / max(len(buckets), 1)
-    height = len(cats) * (row_h + gap) + 26
+    bar_w = plot_w / max(len(columns), 1)
+    height = len(cats) * (row_h + gap) + 40
     parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
              'aria-label="lines per category over time" xmlns="http://www.w3.org/2000/svg">']
     for row, cat in enumerate(cats):
         series = summary.category_timeline[cat]
         top = row * (row_h + gap)
-        peak = max(series.values(), default=0)
+        sums = [sum(series.get(b, 0) for b in col) for col in columns]
+        peak = max(sums, default=0)
         color = _color(cat)
         parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{row_h}" '
                      'fill="#f3f5f8"/>')
         parts.append(f'<text x="{left - 8}" y="{top + row_h / 2 + 4}" text-anchor="end" '
                      f'font-size="12" fill="#1d2330">{_e(cat)}</text>')
-        for i, b in enumerate(buckets):
-            n = series.get(b, 0)
+        for i, (col, n) in enumerate(zip(columns, sums, strict=True)):
             if not n or not peak:
                 continue
             h = max(1.5, row_h * n / peak)
+            tip = f"{cat}: {n:,} lines in {fmt_duration(width_ns)} from {fmt_time(col[0])}"
             parts.append(
                 f'<rect x="{left + i * bar_w:.2f}" y="{top + row_h - h:.2f}" '
                 f'width="{max(bar_w - 0.6, 0.8):.2f}" height="{h:.2f}" fill="{color}">'
-                f'<title>{_e(f"{cat}: {n:,} lines from {fmt_time(b)}")}</title></rect>')
+                f"<title>{_e(tip)}</title></rect>")
         parts.append(f'<text x="{width - right + 6}" y="{top + 12}" font-size="11" '
                      f'fill="#5d6778">max {peak:,}</text>')
-    axis_y = len(cats) * (row_h + gap) + 12
+    lane_y = len(cats) * (row_h + gap) + 2  # anomaly markers, under the rows
+    axis_y = lane_y + 24
     first = buckets[0] if buckets else summary.window_start_ns
     span_ns = max(len(buckets) * summary.bucket_ns, 1)
+    if summary.anomalies:
+        parts.append(f'<text x="{left - 8}" y="{lane_y + 9}" text-anchor="end" font-size="11" '
+                     'fill="#d64541">anomalies</text>')
     for a in summary.anomalies:
         if not first <= a.time_ns < first + span_ns:
             continue
         x = left + plot_w * (a.time_ns - first) / span_ns
-        y = axis_y - 10
-        parts.append(f'<path d="M{x:.1f},{y - 9} l-4,-7 h8 z" fill="#1d2330">'
+        parts.append(f'<path d="M{x:.1f},{lane_y} l-5,9 h10 z" fill="#d64541">'
                      f"<title>{_e(KIND_WORDS[a.kind] + ': ' + a.subject)}</title></path>")
     span = summary.window_end_ns - summary.window_start_ns
     ticks = 6
@@ -233,21 +245,21 @@ def render_html(summary: Summary) -> str:
                    f"{_e(s.narrative)}</p></section>")
     out.append(f'<section class="card"><h2>Anomalies ({len(s.anomalies)})</h2>')
     if s.anomalies:
-        out.append('<table><tr><th>kind</th><th>score</th><th>what</th><th>when</th></tr>')
+        out.append('<table><tr><th>kind</th><th>score</th><th>what</th></tr>')
         for a in s.anomalies:
             out.append(
                 f'<tr><td><span class="badge k-{_e(a.kind)}">{_e(KIND_WORDS[a.kind])}</span>'
                 f'</td><td class="num">{_e(_score(a.score))}</td>'
                 f'<td><div class="tpl mono">{_e(a.subject)}</div>'
-                f'<div class="detail">{_e(a.detail)}</div>{_refs(a.refs)}</td>'
-                f'<td class="mono" style="white-space:nowrap">{_e(fmt_time(a.time_ns))}</td></tr>')
+                f'<div class="detail">{_e(a.detail)}</div>{_refs(a.refs)}</td></tr>')
         out.append("</table>")
     else:
         out.append('<p class="empty">None found.</p>')
     out.append("</section>")
 
-    out.append(f'<section class="card"><h2>Lines per category (bucket '
-               f"{_e(fmt_duration(s.bucket_ns))})</h2>{timeline_svg(s)}</section>")
+    per = max(1, -(-len(_buckets(s)) // MAX_COLUMNS))
+    out.append(f'<section class="card"><h2>Lines per category (one bar = '
+               f"{_e(fmt_duration(s.bucket_ns * per))})</h2>{timeline_svg(s)}</section>")
     out.append('<div class="grid2">'
                f'<section class="card"><h2>Top failing users</h2>'
                f'{bars_svg(s.failed_logins_by_user, COLORS["failed_login"], "by user")}'

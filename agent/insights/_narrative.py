@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +104,7 @@ def deterministic_narrative(summary: Summary) -> str:
 # --- generated narrative -------------------------------------------------------------------
 
 MAX_PROMPT_CHARS = 3000
+MIN_WORDS = 5  # fewer and the "narrative" is not prose (a classifier's label tokens, say)
 PROMPT = (
     "### Instruction:\nYou are a security analyst. Summarise the following facts from an "
     "audit log in three or four plain sentences for an operator. Use only these facts; do "
@@ -160,6 +162,16 @@ def generated_narrative(summary: Summary, settings: InsightSettings) -> str:
         reason = first[0].removeprefix("ERROR ") if first else f"exit {done.returncode}"
         raise ModelError(f"{path}: narrative worker failed: {reason}")
     text = clean_generated(out[3:])
-    if not text:
-        raise ModelError(f"{path}: the narrative model produced no text")
+    if sum(1 for w in text.split() if re.search(r"[A-Za-z]{2}", w)) < MIN_WORDS:
+        raise ModelError(f"{path}: the narrative model produced no prose "
+                         f"({_clip(text, 40)!r}); is it an instruct model?")
     return text
+
+
+def unsupported_numbers(text: str, summary: Summary) -> list[str]:
+    """Numbers in a generated narrative that the facts given to the model do not contain:
+    a model may invent figures, and a reader must be told which ones it did not get."""
+    given = set(re.findall(r"\d+(?:[.,]\d+)*", narrative_prompt(summary)))
+    given |= {n.replace(",", "") for n in given}
+    seen = re.findall(r"\d+(?:[.,]\d+)*", text)
+    return sorted({n for n in seen if n not in given and n.replace(",", "") not in given})

@@ -22,10 +22,17 @@ class InsightSettings:
             that quiet has no rate worth judging.
         rate_min_ratio: a spike must also be this many times the baseline median (and a drop
             at most 1/this of it), so a large but noisy series does not flag small wobbles.
-        rate_min_baseline_buckets: fewer baseline buckets (after the series first appeared)
-            than this and the series is not scored (too sparse to know its normal).
+        rate_min_baseline_buckets: a window bucket is compared with baseline buckets at the
+            same time of day (+-1 h) after the series first appeared; fewer than this and it
+            is not scored (too little to know its normal). 12: hourly buckets over a week
+            give 21, 10-minute buckets over 3 days 54.
+        rate_settle_secs: a bucket that ended less than this long before now (the data's
+            `now_ns`) is not judged for a drop: its last lines may still be on their way.
         rare_template_count: a template seen at most this many times in all (before and in
-            the window), not new, is rare.
+            the window), not new, may be rare ...
+        rare_template_max_chance: ... when the chance of it showing up in a window this
+            long, at its past rate, is below this (see `_detect.rare_templates`). 2 %: at
+            10 % a typo template seen twice in a week was "rare" in 1 of 50 4 h windows.
         silent_factor: an agent is silent when no segment arrived for more than this many
             times its median gap between segments ...
         silent_min_secs: ... and for at least this long (a chatty agent pausing is not news).
@@ -47,8 +54,10 @@ class InsightSettings:
     rate_threshold: float = 6.0
     rate_min_count: int = 10
     rate_min_ratio: float = 3.0
-    rate_min_baseline_buckets: int = 24
+    rate_min_baseline_buckets: int = 12
+    rate_settle_secs: float = 60.0
     rare_template_count: int = 3
+    rare_template_max_chance: float = 0.02
     silent_factor: float = 10.0
     silent_min_secs: float = 300.0
     unusual_hour_min_logins: int = 20
@@ -73,6 +82,8 @@ class InsightSettings:
                 raise ValueError(f"{f.name}: expected an integer, got {value!r}")
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{f.name}: must be a positive finite number, got {value!r}")
+        if self.rare_template_max_chance >= 1:
+            raise ValueError("rare_template_max_chance: must be below 1 (a probability)")
         if self.unusual_hour_max_share >= 1:
             raise ValueError("unusual_hour_max_share: must be below 1 (a share of logins)")
         if self.narrative_max_tokens > 1024:

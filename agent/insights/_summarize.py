@@ -8,7 +8,11 @@ import logging
 from agent.errors import ModelError
 from agent.insights import _detect as d
 from agent.insights._model import Anomaly, AnomalyKind, Summary, WindowData
-from agent.insights._narrative import deterministic_narrative, generated_narrative
+from agent.insights._narrative import (
+    deterministic_narrative,
+    generated_narrative,
+    unsupported_numbers,
+)
 from agent.insights._settings import InsightSettings
 
 log = logging.getLogger("sealtail.insights")
@@ -92,6 +96,10 @@ def summarize(data: WindowData, *, settings: InsightSettings | None = None) -> S
     if s.narrative_model:
         try:
             narrative, generated = generated_narrative(summary, s), True
+            invented = unsupported_numbers(narrative, summary)
+            if invented:
+                notes.append("the generated narrative has figures not in the summary: "
+                             + ", ".join(invented[:10]))
         except ModelError as exc:
             log.warning("narrative.failed model=%s error=%s", s.narrative_model, exc)
             notes.append(f"narrative model not used: {exc.message}")

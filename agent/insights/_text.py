@@ -16,6 +16,7 @@ _CONTROLS.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x20
 
 
 TEXT_LINES_PER_GROUP = 3
+TEXT_REFS = 5
 
 
 def _clip(text: str, n: int = 160) -> str:
@@ -33,8 +34,11 @@ def format_ref(ref: LineRef) -> str:
 
 
 def _refs(refs: Sequence[LineRef], total: int | None = None) -> str:
-    text = " ".join(format_ref(r) for r in refs)
-    more = (total or 0) - len(refs)
+    """The first TEXT_REFS refs, and how many more lines there are (in JSON and HTML: all
+    refs the summary keeps)."""
+    shown = refs[:TEXT_REFS]
+    text = " ".join(format_ref(r) for r in shown)
+    more = max(total or 0, len(refs)) - len(shown)
     return text + (f" (+{more:,} more)" if more > 0 else "")
 
 

@@ -15,6 +15,7 @@ from agent.insights._detect import (
     rare_templates,
     rate_anomalies,
     robust_baseline,
+    robust_score,
     silent_agents,
     unusual_hour_logins,
 )
@@ -116,6 +117,19 @@ def test_address_spraying_many_users_then_succeeding_is_flagged_by_address():
     assert "8 failures for address 198.51.100.1" in found[0].detail
 
 
+def test_owner_logging_in_from_home_while_the_account_is_guessed_elsewhere_is_not_flagged():
+    """root guessed at 30 times from other addresses, then root's usual address logs in:
+    not a brute-force success (noted); the same success from a new address is."""
+    hist = {"root": history("root", {9: 30}, ("192.0.2.1",))}
+    events = [auth(i, "failure", "root", f"203.0.113.{i}", START + i * NS) for i in range(30)]
+    home = [*events, auth(30, "success", "root", "192.0.2.1", START + 30 * NS)]
+    found, notes = brute_force_successes(window(auth_events=home, user_history=hist), S)
+    assert found == [] and "1 success(es)" in notes[0]
+    away = [*events, auth(30, "success", "root", "100.64.0.1", START + 30 * NS)]
+    found, _ = brute_force_successes(window(auth_events=away, user_history=hist), S)
+    assert [a.subject for a in found] == ["root from 100.64.0.1"]
+
+
 def test_first_login_from_an_unknown_address_is_flagged_once():
     """A known user's first login from a new address is flagged, once per address."""
     hist = {"bob": history("bob", {9: 30}, ("192.0.2.1",))}
@@ -167,18 +181,33 @@ def test_new_templates_are_not_judged_without_history():
     assert found == [] and notes
 
 
-def test_template_seen_three_times_in_all_is_rare():
-    """A known template seen 3 times in all (once in the window) is rare; 4 is not."""
-    rare = template("disk <*> failing", category="error", series={BASE: 2, START: 1})
-    common = template("fan <*> slow", category="error", series={BASE: 3, START: 1})
-    found, _ = rare_templates(window(templates=[rare, common]), S)
+def test_template_seen_three_times_in_three_months_is_rare():
+    """A template seen twice in the 90 days before a 6 h window, and once in it, is rare
+    (0.6 % chance); one seen 4 times is not (count), nor one seen twice in the day before
+    (its rate)."""
+    old = BASE - 89 * 24 * HOUR
+    rare = template("disk <*> failing", category="error", series={BASE: 2, START: 1},
+                    first_seen=old)
+    common = template("fan <*> slow", category="error", series={BASE: 3, START: 1},
+                      first_seen=old)
+    recent = template("cert <*> expires", category="error", series={BASE: 2, START: 1})
+    found, _ = rare_templates(window(templates=[rare, common, recent]), S)
     assert [a.subject for a in found] == ["disk <*> failing"]
+    assert "0.6% chance" in found[0].detail and found[0].score > 2
 
 
 def test_robust_baseline_ignores_a_burst_in_the_baseline():
     """A 1000-line burst in 2 of 100 baseline buckets does not move the median."""
     base = robust_baseline([20] * 98 + [1000, 1000])
-    assert base.median == 20 and base.sigma == 1.0
+    assert base.median == 20 and base.sigma_up == base.sigma_down == 1.0
+
+
+def test_robust_baseline_widens_for_a_bursty_series():
+    """A mostly-empty series with regular clumps of 5-8 is judged by its clumps, not by a
+    MAD of 0: 20 lines is not a spike there, though it is for a flat 0."""
+    bursty = robust_baseline([0] * 80 + [5, 6, 7, 8] * 5)
+    flat_zero = robust_baseline([0] * 100)
+    assert robust_score(20, bursty) < S.rate_threshold < robust_score(20, flat_zero)
 
 
 def test_twenty_fold_rate_is_a_spike_with_its_bucket():
@@ -201,12 +230,12 @@ def test_zero_to_two_is_not_a_spike():
 
 
 def test_a_busy_template_falling_to_zero_is_a_drop():
-    """40 lines a bucket, then none for two hours: a rate drop."""
+    """40 lines a bucket, then none for two hours: a rate drop, clearest by the hour."""
     series = {b: n for b, n in flat(40).items() if not START + HOUR <= b < START + 3 * HOUR}
     data = window(templates=[template(series=series)], category_series={"normal": series})
     found, _ = rate_anomalies(data, S)
     assert [(a.kind, a.subject) for a in found] == [("rate_drop", "GET /x <*>")]
-    assert "12 of 36 window buckets" in found[0].detail
+    assert "0 lines in the 1 h" in found[0].detail and "2 of 6 window buckets" in found[0].detail
 
 
 def test_a_partial_last_bucket_is_not_a_drop():
@@ -244,6 +273,13 @@ def test_agent_silent_for_far_longer_than_its_usual_gap_is_flagged():
     assert [(a.subject, a.score) for a in found] == [("web-1", 240.0)]
 
 
+def test_a_silent_agent_points_at_the_last_line_it_sent():
+    """When the collector knows the agent's last line, the anomaly carries it."""
+    agents = [AgentActivity("web-1", END - 2 * HOUR, 30 * NS, 500, last_line=ref(9, seq=41))]
+    (found,), _ = silent_agents(window(agents=agents), S)
+    assert found.refs == (ref(9, seq=41),)
+
+
 def test_agent_without_a_gap_history_is_noted_not_flagged():
     """An agent with a single segment has no usual gap: noted, not flagged."""
     found, notes = silent_agents(window(agents=[AgentActivity("new", END - HOUR, 0, 1)]), S)
@@ -257,3 +293,42 @@ def test_settings_reject_values_that_make_no_sense(bad):
     """Thresholds are validated on construction, the message names the field."""
     with pytest.raises(ValueError, match=next(iter(bad))):
         InsightSettings(**bad)
+
+
+def test_a_bucket_that_just_ended_is_not_a_drop():
+    """Lines of a bucket that ended seconds ago may still be in flight: no drop yet."""
+    series = flat(40)
+    series.pop(END - BUCKET)
+    data = window(templates=[template(series=series)], category_series={"normal": series},
+                  now_ns=END + 5 * NS)
+    assert rate_anomalies(data, S)[0] == []
+    later = window(templates=[template(series=series)], category_series={"normal": series},
+                   now_ns=END + 2 * HOUR)
+    assert [a.kind for a in rate_anomalies(later, S)[0]] == ["rate_drop"]
+
+
+def test_a_spike_of_audit_lines_points_at_lines_of_its_own_bucket():
+    """A security_alert template spiking at bucket B lists lines from B, and says so."""
+    spike_at = START + 2 * HOUR
+    series = flat(20)
+    series[spike_at] = 400
+    lines = [audit(100 + i, "UFW BLOCK", category="security_alert", tid="ufw",
+                   t=spike_at + i * NS) for i in range(3)]
+    lines.append(audit(1, "UFW BLOCK", category="security_alert", tid="ufw", t=START))
+    t = template("[UFW BLOCK] <*>", category="security_alert", series=series, tid="ufw",
+                 examples=(ref(1),))
+    data = window(templates=[t], audit_lines=lines,
+                  category_series={"security_alert": series})
+    (spike,), _ = rate_anomalies(data, S)
+    assert spike.refs == (ref(100), ref(101), ref(102))
+    assert spike.detail.endswith("lines from that bucket")
+
+
+def test_a_spike_without_lines_of_its_bucket_says_its_lines_are_examples():
+    """When only the template's first lines are known, the detail says they are examples."""
+    series = flat(20)
+    series[START + 2 * HOUR] = 400
+    data = window(templates=[template(series=series, examples=(ref(3),))],
+                  category_series={"normal": series})
+    (spike,), _ = rate_anomalies(data, S)
+    assert spike.detail.endswith("lines: examples from the window")

@@ -129,3 +129,16 @@ def test_reports_render_an_empty_window(empty):
     s = summarize(data)
     assert "Anomalies: none found" in render_text(s)
     assert "<html" in render_html(s)
+
+
+def test_a_long_window_is_drawn_with_at_most_288_bars_a_row():
+    """A week of 1-minute buckets (10,080) is summed into at most 288 bars per category."""
+    from tests.unit.insights.builders import MIN
+
+    week = {START + i * MIN: 3 for i in range(7 * 24 * 60)}
+    data = window(window_end_ns=START + 7 * 24 * HOUR, bucket_ns=MIN,
+                  category_series={"normal": week}, templates=[], agents=[])
+    page = render_html(summarize(data))
+    timeline = page.split("lines per category over time")[1].split("</svg>")[0]
+    assert 200 < timeline.count("<rect") - 1 <= 288  # minus the row's background
+    assert "one bar = 35 min" in page

@@ -47,6 +47,16 @@ def test_a_template_that_suddenly_appears_is_flagged_new(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_a_template_seen_once_months_ago_is_flagged_rare(seed):
+    """A template last (and first) seen 90 days ago, back in the window: rare."""
+    t = Traffic(seed)
+    t.rare("mdadm: DegradedArray event on <*>", "error", first_seen_days=90,
+           at_ns=t.window_start + 7 * HOUR)
+    assert kinds(summarize(t.build()), "rare_template") == [
+        "mdadm: DegradedArray event on <*>"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_twenty_fold_spike_is_flagged_at_its_bucket(seed):
     """20x a busy template's rate for one bucket is a rate spike at that bucket."""
     t = Traffic(seed)
@@ -63,6 +73,15 @@ def test_a_twenty_fold_spike_of_a_quiet_template_is_flagged(seed):
     t = Traffic(seed)
     t.spike("upstream timeout after <*> ms", factor=20, at_ns=t.window_start + 13 * HOUR)
     assert kinds(summarize(t.build()), "rate_spike") == ["upstream timeout after <*> ms"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_busy_template_stopping_for_two_hours_is_a_drop(seed):
+    """The API stops answering from 13:00 to 15:00: a rate drop of its template."""
+    t = Traffic(seed)
+    t.stop("GET /api/orders <*> <*>", at_ns=t.window_start + 13 * HOUR, hours=2)
+    s = summarize(t.build())
+    assert "GET /api/orders <*> <*>" in kinds(s, "rate_drop")
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -111,18 +130,35 @@ def test_a_login_at_an_unusual_hour_is_flagged(seed):
     assert kinds(s, "first_login_from_address") == []
 
 
-def test_steady_traffic_flags_no_anomaly_over_many_windows(capsys):
-    """The same steady traffic, no injection: no anomaly in any window. The count is
-    printed; SEALTAIL_FP_WINDOWS=N runs more windows (default 30)."""
-    windows = int(os.environ.get("SEALTAIL_FP_WINDOWS", "30"))
+@pytest.mark.parametrize("bucket_minutes, window_hours, default_windows", [
+    (10, 24, 30), (1, 2, 4), (5, 4, 4), (30, 24, 4), (60, 24, 4), (10, 72, 4)])
+def test_steady_traffic_flags_no_anomaly_over_many_windows(capsys, bucket_minutes,
+                                                          window_hours, default_windows):
+    """The same steady traffic, no injection: no anomaly in any window, from 1-minute to
+    1-hour buckets (the CLI picks one to suit the window). The count is printed;
+    SEALTAIL_FP_WINDOWS=N runs N windows of each."""
+    windows = int(os.environ.get("SEALTAIL_FP_WINDOWS", default_windows))
     flagged: collections.Counter[str] = collections.Counter()
     lines = 0
     for seed in range(windows):
         # Different seeds and window ends (all hours of the day) over a week of baseline.
-        s = summarize(Traffic(1000 + seed, end_offset_hours=(seed * 7) % 24).build())
+        t = Traffic(1000 + seed, bucket_minutes=bucket_minutes, window_hours=window_hours,
+                    end_offset_hours=(seed * 7) % 24)
+        s = summarize(t.build())
         lines += s.total_lines
         flagged.update(a.kind for a in s.anomalies)
     with capsys.disabled():
         print(f"\nfalse positives: {sum(flagged.values())} anomalies in {windows} steady "
-              f"24 h windows ({lines:,} lines, 7-day baselines) {dict(flagged)}")
+              f"{window_hours} h windows of {bucket_minutes}-min buckets ({lines:,} lines, "
+              f"7-day baselines) {dict(flagged)}")
     assert not flagged
+
+
+@pytest.mark.parametrize("bucket_minutes", [1, 60])
+def test_a_twenty_fold_spike_is_found_at_other_bucket_sizes(bucket_minutes):
+    """A 20x bucket of the busy template is found with 1-minute and 1-hour buckets."""
+    t = Traffic(4, bucket_minutes=bucket_minutes, window_hours=24)
+    bucket = t.spike("GET /api/orders <*> <*>", factor=20)
+    spikes = [(a.subject, a.time_ns) for a in summarize(t.build()).anomalies
+              if a.kind == "rate_spike"]
+    assert spikes == [("GET /api/orders <*> <*>", bucket)]

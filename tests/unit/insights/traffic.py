@@ -88,9 +88,10 @@ class Traffic:
     """Steady traffic from `baseline_days` before the window to its end; inject, then build."""
 
     def __init__(self, seed: int, *, baseline_days: int = 7, window_hours: int = 24,
-                 end_offset_hours: int = 0) -> None:
+                 end_offset_hours: int = 0, bucket_minutes: int = 10) -> None:
         self.rng = random.Random(seed)
-        self.bucket = BUCKET
+        self.bucket = bucket_minutes * MIN
+        self.scale = self.bucket / BUCKET  # rates below are per 10 minutes
         self.window_end = EPOCH + (baseline_days * 24 + window_hours + end_offset_hours) * HOUR
         self.window_start = self.window_end - window_hours * HOUR
         self.baseline_start = self.window_start - baseline_days * DAY
@@ -131,7 +132,8 @@ class Traffic:
                 share = 1.0 / len(agents)
                 for b in self.buckets():
                     level = day_level[(b - EPOCH) // DAY]
-                    lam = peak * share * rhythm(b) * level * self.rng.gammavariate(20, 1 / 20)
+                    lam = (peak * self.scale * share * rhythm(b) * level
+                           * self.rng.gammavariate(20, 1 / 20))
                     n = self._poisson(lam)
                     if n:
                         self.counts[(agent, text)][b] = n
@@ -149,7 +151,7 @@ class Traffic:
                     self._auth(t, agent, "success", user, home)
                 day += DAY
         for b in self.buckets():  # scanners: a few tries each, from many addresses
-            for _ in range(self._poisson(1.2 * rhythm(b))):
+            for _ in range(self._poisson(1.2 * self.scale * rhythm(b))):
                 addr = f"203.0.113.{self.rng.randrange(1, 255)}"
                 agent = self.rng.choice(AGENTS)
                 user = self.rng.choice(SCANNED_USERS)
@@ -180,6 +182,15 @@ class Traffic:
             c = self.counts[(agent, text)]
             c[b] = c.get(b, 0) + 1
 
+    def rare(self, text: str, category: str, *, first_seen_days: int, at_ns: int,
+             agent: str = "db-1") -> None:
+        """A template seen once `first_seen_days` before the window, and once at `at_ns`."""
+        self.categories[text] = category
+        first = self.window_start - first_seen_days * DAY
+        self.first_seen[text] = first
+        for t in (first, at_ns):
+            self.counts[(agent, text)][t - t % self.bucket] = 1
+
     def spike(self, text: str, *, factor: float, at_ns: int | None = None) -> int:
         """One bucket of `text` at `factor` x its expected rate; returns the bucket."""
         at = at_ns if at_ns is not None else self.window_start + 14 * HOUR
@@ -187,8 +198,15 @@ class Traffic:
         peak = next(p for t, _, p, _ in STEADY if t == text)
         agents = [a for a, t in self.counts if t == text]
         for a in agents:
-            self.counts[(a, text)][b] = round(factor * peak * rhythm(b) / len(agents))
+            self.counts[(a, text)][b] = round(factor * peak * self.scale * rhythm(b) / len(agents))
         return b
+
+    def stop(self, text: str, *, at_ns: int, hours: float) -> None:
+        """`text` is not logged by any agent for `hours` from `at_ns`."""
+        for (_, t), series in self.counts.items():
+            if t == text:
+                for b in [b for b in series if at_ns <= b < at_ns + hours * HOUR]:
+                    del series[b]
 
     def silence(self, agent: str, *, hours: float) -> None:
         """`agent` sends nothing for the last `hours` of the window."""
