@@ -10,7 +10,6 @@ crash must cost the narrative, never the collector.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -145,12 +144,11 @@ def generated_narrative(summary: Summary, settings: InsightSettings) -> str:
     if not path.is_file():
         raise ModelError(f"{path}: narrative model not found")
     spec = json.dumps({"path": str(path.resolve()), "max_tokens": settings.narrative_max_tokens})
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONSTARTUP",)}
     try:
         done = subprocess.run(
             [sys.executable, "-m", "agent.insights._narrative_worker", spec],
             input=narrative_prompt(summary).encode(), capture_output=True,
-            timeout=settings.narrative_timeout_secs, env=env, check=False)
+            timeout=settings.narrative_timeout_secs, check=False)
     except subprocess.TimeoutExpired as exc:
         raise ModelError(f"{path}: narrative model did not answer within "
                          f"{settings.narrative_timeout_secs:g} s") from exc
