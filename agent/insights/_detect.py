@@ -409,7 +409,7 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
     flags a quiet one doubling; after it, noise is about 1 at every rate.
 
     Guards: a spike needs >= `rate_min_count` lines and >= `rate_min_ratio` x the median;
-    a drop a median >= `rate_min_count`, a bucket inside the window that ended at least
+    a drop a median >= `rate_min_drop_median`, a bucket inside the window that ended at least
     `rate_settle_secs` before now, and a count <= median / `rate_min_ratio`. Only baseline
     buckets after a series first appears count, and a series with fewer than
     `rate_min_baseline_buckets` of them is not scored. New templates are left to
@@ -452,9 +452,9 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
               examples: Callable[[int], tuple[list[LineRef], bool]]) -> None:
         nonlocal sparse
         # Cheap exit for the many quiet series: a spike needs a window bucket of at least
-        # rate_min_count lines, a drop a reference median that high, so at least half of
-        # rate_min_baseline_buckets baseline buckets that high.
-        busy = sum(1 for b, n in series.items() if n >= settings.rate_min_count
+        # rate_min_count lines, a drop a reference median of rate_min_drop_median, so at
+        # least half of rate_min_baseline_buckets baseline buckets that high.
+        busy = sum(1 for b, n in series.items() if n >= settings.rate_min_drop_median
                    and since <= b < win_start)
         if busy * 2 < settings.rate_min_baseline_buckets and not any(
                 series.get(b, 0) >= settings.rate_min_count for b in win):
@@ -476,7 +476,7 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
             if (z >= settings.rate_threshold and x >= settings.rate_min_count
                     and x >= settings.rate_min_ratio * max(base.median, 1.0)):
                 spikes.append((z, b, x, base))
-            elif (-z >= settings.rate_threshold and base.median >= settings.rate_min_count
+            elif (-z >= settings.rate_threshold and base.median >= settings.rate_min_drop_median
                   and x * settings.rate_min_ratio <= base.median
                   and b + data.bucket_ns <= settled):
                 drops.append((-z, b, x, base))
