@@ -263,7 +263,7 @@ def _with_refs(a: Anomaly, refs: Sequence[LineRef], settings: InsightSettings) -
 # --- templates -----------------------------------------------------------------------------
 
 def _has_history(data: WindowData) -> bool:
-    return any(t.first_seen_ns < data.window_start_ns for t in data.templates)
+    return any(t.total_before > 0 for t in data.templates)
 
 
 def new_templates(data: WindowData, settings: InsightSettings) -> Findings:
@@ -276,9 +276,12 @@ def new_templates(data: WindowData, settings: InsightSettings) -> Findings:
         return [], ["new templates not judged: no history before the window"]
     found = []
     for t in data.templates:
-        if not data.window_start_ns <= t.first_seen_ns < data.window_end_ns:
-            continue
         n = window_count(t.series, data)
+        # No line before the window counts as new even if the first sighting is recorded a
+        # little earlier (an ingest time ahead of the lines' own times, a rounded bucket).
+        if not (data.window_start_ns <= t.first_seen_ns < data.window_end_ns
+                or (t.total_before == 0 and n and t.first_seen_ns < data.window_end_ns)):
+            continue
         found.append(Anomaly(
             kind="new_template", subject=t.template, score=float(max(n, 1)),
             detail=f"new {t.category} template first seen at {fmt_time(t.first_seen_ns)}; "
@@ -302,7 +305,7 @@ def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
     found = []
     span = data.window_end_ns - data.window_start_ns
     for t in data.templates:
-        if t.first_seen_ns >= data.window_start_ns:
+        if t.first_seen_ns >= data.window_start_ns or t.total_before == 0:
             continue  # new, reported as such
         n = window_count(t.series, data)
         total = t.total_before + n
