@@ -11,7 +11,15 @@ import grpc
 
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
-from agent.cli import client_address, config_option, fail, parse_time, token_metadata
+from agent.cli import (
+    client_address,
+    client_tls,
+    config_option,
+    fail,
+    parse_time,
+    tls_options,
+    token_metadata,
+)
 from agent.errors import SealtailError
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
@@ -42,6 +50,7 @@ def parse_duration(value: str) -> int:
               help="Write a self-contained HTML report to this file.")
 @click.option("--token-file", type=click.Path(path_type=Path),
               help="File holding the bearer token the collector requires for queries.")
+@tls_options
 def summary(config_file: Path | None, address: str | None, agent_name: str, since: str,
             until: str | None, baseline: str, bucket: str | None, as_json: bool,
             html_file: Path | None, token_file: Path | None) -> None:
@@ -60,8 +69,12 @@ def summary(config_file: Path | None, address: str | None, agent_name: str, sinc
 
     if as_json and html_file:
         raise click.UsageError("--json and --html are exclusive")
+    from agent.tls import open_channel
+    from agent.verify import rpc_error
+
     try:
         addr = client_address(config_file, address)
+        tls = client_tls(config_file)
     except SealtailError as exc:
         raise fail(exc) from exc
     request = pb.SummaryRequest(
@@ -69,13 +82,12 @@ def summary(config_file: Path | None, address: str | None, agent_name: str, sinc
         baseline_ns=parse_duration(baseline),
         bucket_ns=parse_duration(bucket) if bucket else 0)
     try:
-        with grpc.insecure_channel(addr, options=[
+        with open_channel(addr, tls, [
                 ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
             response = pb_grpc.QueryStub(channel).Summary(
                 request, timeout=600, metadata=token_metadata(token_file))
     except grpc.RpcError as exc:
-        raise click.ClickException(f"collector {addr}: {exc.code().name}: {exc.details()}"
-                                   ) from exc
+        raise click.ClickException(str(rpc_error(addr, exc, tls))) from exc
     if response.format != SUMMARY_FORMAT:
         raise click.ClickException(f"collector {addr} answered summary format "
                                    f"{response.format!r}; this client reads {SUMMARY_FORMAT!r}")

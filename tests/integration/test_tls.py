@@ -3,6 +3,7 @@ the tests)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_agent_ships_over_mutual_tls_and_the_log_verifies_and_proves(
     ok = run_cli("verify", "--bundle", str(bundle), "--collector-key",
                  str(mtls_collector.data / "collector.vkey"), "--agent-key", f"{agent_key}.pub")
     assert ok.stdout.startswith("OK: line 3 of host-a")
+    report = json.loads(run_cli("summary", "--collector", mtls_collector.address, "--json",
+                                *pki.flags()).stdout)
+    assert sum(report["counts_by_category"].values()) == 40
 
 
 def test_a_client_certificate_from_another_ca_is_refused_and_the_error_says_so(
