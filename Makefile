@@ -19,6 +19,7 @@ run: install
 	$(BIN)/python scripts/demo.py
 
 test: install
+	scripts/install_test_deps.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: install
