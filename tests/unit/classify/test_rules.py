@@ -59,3 +59,34 @@ def test_user_rules_come_before_the_built_in_rules() -> None:
 def test_rules_run_on_invalid_utf8_without_decoding() -> None:
     label = Classifier(RULES_ONLY).label(b"\xff\xfe Failed password for \xc3 from x")
     assert label.category == "failed_login"
+
+
+# Session 2 rules: written from the programs' own wording (development systems only).
+SESSION2 = [
+    (b"sshd[24200]: PAM service(sshd) ignoring max retries; 6 > 3", "failed_login"),
+    (b"gdm-binary[2345]: Couldn't authenticate user", "failed_login"),
+    (b"sshd[812]: fatal: Unable to negotiate with 203.0.113.9 port 50022: no matching key "
+     b"exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]",
+     "security_alert"),
+    (b"W ActivityManager: getTasks: caller 10113 does not hold REAL_GET_TASKS; limiting output",
+     "security_alert"),
+    (b"su[3071]: + /dev/pts/1 ubuntu:root", "admin_change"),
+    (b"sshd[4410]: Starting session: shell on pts/0 for ubuntu from 10.0.0.2 port 50100 id 0",
+     "login"),
+    (b"ftpd[2333]: ANONYMOUS FTP LOGIN FROM 84.102.20.2,  (anonymous)", "login"),
+    (b"SecurityLogger.org.apache.hadoop.ipc.Server: Auth successful for job_1445 (auth:SIMPLE)",
+     "login"),
+]
+
+
+@pytest.mark.parametrize(("line", "category"), SESSION2)
+def test_program_specific_wording_gets_its_category(line: bytes, category: str) -> None:
+    """Each added built-in rule decides the line its comment names, as layer rules."""
+    label = Classifier(RULES_ONLY).label(line)
+    assert (label.category, label.layer) == (category, 1)
+
+
+def test_a_su_to_another_user_is_not_admin_change() -> None:
+    """su's `+ tty user:target` record is admin_change only when the target is root."""
+    assert Classifier(RULES_ONLY).label(b"su[3071]: + /dev/pts/1 root:news").category != \
+        "admin_change"
