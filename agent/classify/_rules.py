@@ -96,6 +96,25 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+# Words by which a line states that something failed (TAXONOMY `error`: exceptions, crashes,
+# timeouts, I/O and hardware faults, fatal/severe messages, failed jobs). Not a rule: the
+# proposed check that a model answer of `error` is backed by the line itself (see
+# `states_a_failure`; measured as mode `veto` by scripts/eval_classify.py, not yet used by the
+# agent's Classifier).
+FAILURE_WORDS = re.compile(
+    rb"(?i)\b(error|err|errno|fatal|fail\w*|critical|crit|severe|panic|emerg|alert|abort\w*|"
+    rb"exception|traceback|segfault|segmentation|core|dumped|crash\w*|died|dead|killed|"
+    rb"timed? ?out|timeout|unreachable|refused|cannot|can't|couldn't|unable|no such|"
+    rb"not.responding|unavailable|unexpected\w*|full|exceed\w*|threshold|lost|broken|"
+    rb"corrupt\w*|invalid|missing|mismatch|bad|illegal|unrecognized|violation|overflow|"
+    rb"warn\w*|denied|down|oom|out of memory|i/o|parity|machine check|interrupt)\b|FAIL")
+
+
+def states_a_failure(line: bytes) -> bool:
+    """Whether the line's own words say something failed (see FAILURE_WORDS)."""
+    return FAILURE_WORDS.search(line) is not None
+
+
 class RuleSet:
     """Compiled rules; `match(line)` returns the first category that fits, or None."""
 

@@ -11,7 +11,7 @@ directory gets the GGUF file and manifest.json; point the agent at it with
 `classify.model_file`, `model_sha256`, `model_prompt` and `model_labels` from that manifest
 (or evaluate it first: `python scripts/eval_classify.py --model DIR`).
 
-CPU only, one torch thread; with the defaults it takes about ten minutes on one core. The
+CPU only, one torch thread; with the defaults it takes 12-14 minutes on one core. The
 same seed and versions give the same file. Needs `pip install 'sealtail[train]'`.
 
 Design (see ../shared/design/MODEL-NOTES.md): ggml's RoPE convention (adjacent pairs) so the
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="directory for the GGUF file and its manifest (default: the package)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lines", type=int, default=200_000, help="generated training lines")
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=2500)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--csv", type=Path, action="append", default=[],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.classify import Classifier
+from agent.classify._rules import states_a_failure
 from agent.config import ClassifyConfig, Rule
 
 RULES_ONLY = ClassifyConfig(model=False)
@@ -90,3 +91,21 @@ def test_a_su_to_another_user_is_not_admin_change() -> None:
     """su's `+ tty user:target` record is admin_change only when the target is root."""
     assert Classifier(RULES_ONLY).label(b"su[3071]: + /dev/pts/1 root:news").category != \
         "admin_change"
+
+
+@pytest.mark.parametrize("line", [
+    b"RAS KERNEL INFO generating core.2275", b"node-31 is not responding",
+    b"TaskAttempt Transitioned from RUNNING to FAIL_CONTAINER_CLEANUP",
+    b"Temperature (78C) exceeds warning threshold", b"Process com.x (pid 77) has died"])
+def test_lines_stating_a_failure_are_recognised(line: bytes) -> None:
+    """states_a_failure sees crashes, timeouts, hardware faults and failed jobs in the words."""
+    assert states_a_failure(line)
+
+
+@pytest.mark.parametrize("line", [
+    b"Deleting block blk_-1608999687919862906 file /mnt/hadoop/dfs/data/current/subdir38",
+    b"Launching attempt_1445144423722_0020_m_000002_0", b"NIFF: node node-23 has detected an "
+    b"available network connection on network 5.5.224.0 via interface alt0"])
+def test_routine_lines_with_drastic_verbs_state_no_failure(line: bytes) -> None:
+    """Deleting, launching or detecting things is routine: no failure word in the line."""
+    assert not states_a_failure(line)
