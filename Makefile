@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+TRAIN_STAMP := $(VENV)/.train-stamp
 
 .PHONY: install run test lint proto bench soak soak-rotation eval train clean
 
@@ -15,10 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# The [train] extra (torch CPU, sentencepiece, gguf): `make test` retrains a tiny model on a CSV.
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	touch $(TRAIN_STAMP)
+
 run: install
 	$(BIN)/python scripts/demo.py
 
-test: install
+test: install $(TRAIN_STAMP)
 	scripts/install_test_deps.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -38,8 +44,7 @@ eval: install
 	$(BIN)/python scripts/eval_classify.py
 
 # Retrain the shipped model (agent/classify/model/); needs the [train] extra (torch CPU build).
-train: install
-	$(BIN)/python -m pip install -q -e '.[dev,train]'
+train: install $(TRAIN_STAMP)
 	$(BIN)/python -m agent.classify.training
 
 soak-rotation: install

@@ -35,6 +35,9 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)permission denied \(publickey",
         r"(?i)not allowed because|not listed in allowusers",
         r"(?i)check pass; user unknown",
+        # PAM's own summaries of repeated failures (TAXONOMY: "too many failures")
+        r"PAM service\(\S+\) ignoring max retries|PAM \d+ more authentication failures?",
+        r"(?i)couldn't authenticate user",
     )),
     ("security_alert", (
         r"POSSIBLE BREAK-IN ATTEMPT",
@@ -51,6 +54,10 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)protocol major versions differ",
         r"(?i)not in sudoers",
         r"(?i)access denied",
+        # sshd refusing a client's obsolete or odd crypto (scanners); label README auth rule 14
+        r"Unable to negotiate with .*no matching (key exchange method|cipher|host key type|MAC)",
+        # Android permission enforcement refusing an app (access denied by policy)
+        r"does not hold [A-Z_]+; limiting output|Permission Denial: |blocked by permission manager",
     )),
     ("admin_change", (
         r"(?i)\b(useradd|userdel|usermod|groupadd|groupdel|groupmod|chpasswd|chage|passwd)\[?\d*\]?:",
@@ -62,6 +69,7 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         # sudo and su sessions *to root* are the privileged act itself (TAXONOMY: su to root)
         r"(?i)pam_unix\((sudo|sudo-i|su|su-l):session\): session (opened|closed) for user root\b",
         r"(?i)successful su for",
+        r"\bsu(\[\d+\])?: \+ \S+ \S+:root\b",  # su's own record of a switch to root
         r"(?i)(installed|removed|upgraded|purged)\b.*(package|\d+\.\d+)",
         r"(?i)\b(apt|dpkg|yum|dnf|rpm)\b.*(install|remove|upgrade)",
         r"(?i)\b(chmod|chown|setfacl)\b",
@@ -75,6 +83,9 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)session closed for user",
         r"(?i)logged in|logged out|successful login|login successful",
         r"(?i)type=USER_(LOGIN|START|END)\b",
+        r"sshd(\[\d+\])?: (Starting session: \S+ on|Close session: user) ",
+        r"ROOT LOGIN ON \S+|LOGIN ON \S+ BY \S+|ANONYMOUS FTP LOGIN FROM",
+        r"\bAuth(entication)? successful for ",
     )),
     ("error", (
         r"(?i)\b(error|err|fatal|failure|failed|critical|crit|severe|panic|emerg|alert)\b",
@@ -83,6 +94,25 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)out of memory|oom-killer|i/o error|machine check|corrupt",
     )),
 )
+
+
+# Words by which a line states that something failed (TAXONOMY `error`: exceptions, crashes,
+# timeouts, I/O and hardware faults, fatal/severe messages, failed jobs). Not a rule: the
+# proposed check that a model answer of `error` is backed by the line itself (see
+# `states_a_failure`; measured as mode `veto` by scripts/eval_classify.py, not yet used by the
+# agent's Classifier).
+FAILURE_WORDS = re.compile(
+    rb"(?i)\b(error|err|errno|fatal|fail\w*|critical|crit|severe|panic|emerg|alert|abort\w*|"
+    rb"exception|traceback|segfault|segmentation|core|dumped|crash\w*|died|dead|killed|"
+    rb"timed? ?out|timeout|unreachable|refused|cannot|can't|couldn't|unable|no such|"
+    rb"not.responding|unavailable|unexpected\w*|full|exceed\w*|threshold|lost|broken|"
+    rb"corrupt\w*|invalid|missing|mismatch|bad|illegal|unrecognized|violation|overflow|"
+    rb"warn\w*|denied|down|oom|out of memory|i/o|parity|machine check|interrupt)\b|FAIL")
+
+
+def states_a_failure(line: bytes) -> bool:
+    """Whether the line's own words say something failed (see FAILURE_WORDS)."""
+    return FAILURE_WORDS.search(line) is not None
 
 
 class RuleSet:

@@ -619,13 +619,18 @@ def train(ctx: click.Context) -> None:
     Options are those of `python -m agent.classify.training --help`.
 
     Example: sealtail model train --seed 1 --out ./model
+             sealtail model train --csv my-labelled-lines.csv --out ./my-model
     """
     try:
         from agent.classify.training.train import main as train_main
     except ImportError as exc:
         raise UsageError(f"training needs the [train] extra (torch, sentencepiece, gguf): {exc}"
                          ) from exc
-    sys.exit(train_main(list(ctx.args)))
+    try:
+        code = train_main(list(ctx.args))
+    except SealtailError as exc:  # a bad --csv: named file and row, no traceback
+        raise fail(exc) from exc
+    sys.exit(code)
 
 
 @model.command("check")

@@ -2,8 +2,15 @@
 
 Every family below is written by the project from the public formats of the programs it
 imitates; values (users, addresses, ports, pids, paths, ids, times) are drawn at random, so
-no line is copied from any data set. Labels follow ../shared/design/TAXONOMY.md and the
-labelling rules of ../shared/data/labels/README.md ("judge the event, not the severity word").
+no line is copied from any data set. Labels follow ../shared/design/TAXONOMY.md ("judge the
+event, not the severity word").
+
+Provenance, said plainly (session 2): many messages of the hpc-ras, mobile and java-app
+families were written in session 1 after the development systems of scripts/eval_classify.py
+(BGL, HPC, Android, HDFS, Hadoop) and reproduce their message texts; their figures overstate
+generalization (the `gen` column of `make eval`). Entries that reproduced a held-out system's
+templates were removed, and tests/unit/classify/test_eval_shared.py keeps it so
+(scripts/overlap_classify.py measures it).
 
 A family is a header style plus a table of (category, message template). Placeholders in
 braces are filled by `_Filler`; `generate(n, seed)` is deterministic for a given seed.
@@ -84,8 +91,59 @@ def _hex(r: random.Random, n: int) -> str:
     return "".join(r.choice("0123456789abcdef") for _ in range(n))
 
 
+_CONS, _VOWELS = "bcdfghjklmnprstvwxz", "aeiou"
+_SURNAMES = ["smith", "garcia", "mueller", "tanaka", "okafor", "novak", "silva", "kowalski",
+             "johansson", "nguyen", "rossi", "dubois", "ivanova", "haddad", "obrien", "lee",
+             "kim", "patel", "cohen", "schulz", "moreau", "costa", "yilmaz", "berg", "sato"]
+# Names that brute-force dictionaries and default installs use (public knowledge, no data set).
+_SPRAY = ["root", "admin", "test", "user", "guest", "oracle", "postgres", "ubuntu", "pi", "ftp",
+          "ftpuser", "git", "support", "operator", "ubnt", "default", "service", "nagios",
+          "tomcat", "jboss", "minecraft", "teamspeak", "vagrant", "ansible", "deployer",
+          "hadoop", "elastic", "redis", "zabbix", "sybase", "informix", "db2inst1", "www",
+          "webadmin", "administrator", "manager", "master", "student", "demo", "mysql", "backup"]
+
+
+def _syllables(r: random.Random, lo: int = 1, hi: int = 3) -> str:
+    return "".join(r.choice(_CONS) + r.choice(_VOWELS) + r.choice(["", "", r.choice(_CONS)])
+                   for _ in range(r.randint(lo, hi)))
+
+
+def _ident(r: random.Random) -> str:
+    """A made-up identifier: service, table, queue, bucket names never seen twice."""
+    x = r.random()
+    if x < 0.5:
+        return _syllables(r)
+    if x < 0.8:
+        return f"{_syllables(r, 1, 2)}{r.choice(['-', '_'])}{_syllables(r, 1, 2)}"
+    return f"{r.choice(_WORDS)}{r.choice(['-', '_', ''])}{_syllables(r, 1, 2)}"
+
+
 def _word(r: random.Random) -> str:
-    return r.choice(_WORDS)
+    return r.choice(_WORDS) if r.random() < 0.45 else _ident(r)
+
+
+def _username(r: random.Random) -> str:
+    """Account names as they occur: people, services, sprayed dictionary names, random."""
+    x = r.random()
+    if x < 0.3:
+        return r.choice(_USERS)
+    if x < 0.5:
+        return r.choice(_SPRAY) + r.choice(["", "", "", str(r.randint(1, 99))])
+    if x < 0.7:
+        return r.choice(string.ascii_lowercase) + r.choice(_SURNAMES) + r.choice(
+            ["", "", str(r.randint(1, 9))])
+    if x < 0.85:
+        return _syllables(r, 2, 3)
+    return r.choice(["svc-", "app_", "sa-", "ci-", ""]) + _ident(r)
+
+
+def _hostname(r: random.Random) -> str:
+    x = r.random()
+    if x < 0.4:
+        return f"{r.choice(_HOSTS)}-{r.randint(1, 40):02d}"
+    if x < 0.7:
+        return f"{_syllables(r, 1, 3)}{r.choice(['', str(r.randint(1, 99))])}"
+    return f"{r.choice(['ip', 'host', 'srv', 'vm'])}-{r.randint(1, 254)}-{r.randint(0, 254)}"
 
 
 _TOOLS = ["systemctl", "apt-get", "apt", "yum", "vim", "nano", "cat", "tail", "less", "cp", "mv",
@@ -96,16 +154,28 @@ _TOOLS = ["systemctl", "apt-get", "apt", "yum", "vim", "nano", "cat", "tail", "l
 
 
 def _command(r: random.Random) -> str:
-    tool = r.choice(_TOOLS)
+    x = r.random()
+    if x < 0.6:
+        tool = r.choice(_TOOLS)
+        where = r.choice(['usr/bin', 'bin', 'usr/sbin', 'sbin', 'usr/local/bin'])
+    elif x < 0.8:  # a program of its own: /opt/<x>/bin/<x>, /usr/share/<x>/bin/<x>
+        name = _ident(r)
+        tool, where = name, f"{r.choice(['opt', 'usr/share', 'usr/local'])}/{name}/bin"
+    else:  # relative or bare commands
+        return (r.choice(["./", "", "sh ", "bash "]) + _ident(r) + " " + " ".join(
+            r.choice([f"-{r.choice('ecsv')}", f"--{_ident(r)}", _path(r), f"{_ident(r)}.yml"])
+            for _ in range(r.randint(0, 3)))).rstrip()
     args = " ".join(r.choice([_path(r), _word(r), f"-{r.choice('aflrRvxyz')}", r.choice(_SERVICES),
-                              r.choice(["restart", "status", "install", "update", "-y", "start"])])
+                              r.choice(["restart", "status", "install", "update", "-y", "start"]),
+                              f"/etc/{_ident(r)}/{_ident(r)}.{r.choice(['yml', 'conf', 'json', 'ini'])}"])
                     for _ in range(r.randint(0, 3)))
-    return f"/{r.choice(['usr/bin', 'bin', 'usr/sbin', 'sbin', 'usr/local/bin'])}/{tool} {args}".rstrip()
+    return f"/{where}/{tool} {args}".rstrip()
 
 
 def _path(r: random.Random) -> str:
-    top = r.choice(["/var/lib", "/etc", "/opt", "/srv", "/home/" + r.choice(_USERS), "/tmp",
-                    "/data", "/usr/share", "/var/www/html"])
+    top = r.choice(["/var/lib", "/etc", "/opt", "/srv", "/home/" + _username(r), "/tmp",
+                    "/data", "/usr/share", "/var/www/html", "/var/log", "/usr/local",
+                    "/mnt/" + _ident(r), "/run", "/var/cache"])
     return f"{top}/{_word(r)}/{r.choice([_word(r), 'conf', 'data', 'index'])}" + r.choice(
         ["", ".conf", ".log", ".json", ".db", ".php", ".jar", f".{r.randint(1, 9)}"])
 
@@ -122,11 +192,11 @@ _FILL: dict[str, Callable[[random.Random], str]] = {
     "ms": lambda r: str(r.randint(1, 60000)),
     "sec": lambda r: f"{r.random() * 30:.3f}",
     "pct": lambda r: str(r.randint(0, 100)),
-    "user": lambda r: r.choice(_USERS),
-    "user2": lambda r: r.choice(_USERS),
+    "user": _username,
+    "user2": _username,
     "uid": lambda r: str(r.choice([0, 33, 1000, 1001, 1002, r.randint(1000, 60000)])),
-    "host": lambda r: f"{r.choice(_HOSTS)}-{r.randint(1, 40):02d}",
-    "fqdn": lambda r: f"{r.choice(_HOSTS)}{r.randint(1, 9)}.{r.choice(['example.com', 'corp.local', 'internal', 'example.org'])}",
+    "host": _hostname,
+    "fqdn": lambda r: f"{_hostname(r)}.{r.choice(['example.com', 'corp.local', 'internal', 'example.org', _syllables(r) + '.net', _syllables(r) + '.io'])}",
     "path": _path,
     "svc": lambda r: r.choice(_SERVICES),
     "unit": lambda r: r.choice(_SERVICES) + r.choice([".service", ".service", ".timer", ".socket"]),
@@ -159,11 +229,11 @@ _FILL: dict[str, Callable[[random.Random], str]] = {
     "node": lambda r: f"{r.choice(['node', 'ip', 'worker', 'k8s-node'])}-{r.randint(1, 99)}",
     "pod": lambda r: f"{_word(r)}-{_hex(r, 10)}-{''.join(r.choice(string.ascii_lowercase + string.digits) for _ in range(5))}",
     "ns": lambda r: r.choice(_NS),
-    "db": lambda r: r.choice(["orders", "users", "app", "analytics", "postgres", "inventory"]),
+    "db": lambda r: r.choice(["orders", "users", "app", "analytics", "postgres", "inventory", _ident(r)]),
     "table": lambda r: r.choice(["users", "orders", "events", "sessions", "payments", "audit_log"]),
     "app": lambda r: r.choice(_APPS),
     "tag": lambda r: r.choice(_TAGS),
-    "proc": lambda r: r.choice(["java", "python3", "node", "nginx", "postgres", "mysqld", "chrome", "dockerd", "php-fpm", "ruby"]),
+    "proc": lambda r: r.choice(["java", "python3", "node", "nginx", "postgres", "mysqld", "chrome", "dockerd", "php-fpm", "ruby", _syllables(r), _syllables(r) + "d"]),
     "sig": lambda r: r.choice(["SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL", "SIGFPE"]),
     "rack": lambda r: f"R{r.randint(0, 7)}{r.randint(0, 7)}-M{r.randint(0, 1)}-N{r.randint(0, 15)}-C:J{r.randint(2, 17):02d}-U{r.randint(0, 1)}{r.randint(0, 1)}",
     "mon": lambda r: r.choice(_MONTHS),
@@ -268,14 +338,11 @@ SSHD = _syslog_family("sshd", "sshd", 6.0, (
     (FL, "message repeated {n} times: [ Failed password for {user} from {ip} port {port} ssh2]"),
     (FL, "PAM {n} more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}  user={user}"),
     (FL, "PAM service(sshd) ignoring max retries; {n} > 3"),
-    (FL, "error: Received disconnect from {ip} port {port}:3: com.jcraft.jsch.JSchException: Auth fail [preauth]"),
-    (FL, "Received disconnect from {ip} port {port}:14: No more user authentication methods available. [preauth]"),
     (FL, "User {user} from {ip} not allowed because not listed in AllowUsers"),
     (FL, "User {user} not allowed because account is locked"),
     (FL, "Connection closed by authenticating user {user} {ip} port {port} [preauth]"),
     (FL, "error: PAM: Authentication failure for {user} from {ip}"),
     (FL, "Failed password for root from {ip} port {port} ssh2"),
-    (SA, "reverse mapping checking getaddrinfo for {fqdn} [{ip}] failed - POSSIBLE BREAK-IN ATTEMPT!"),
     (SA, "Address {ip} maps to {fqdn}, but this does not map back to the address - POSSIBLE BREAK-IN ATTEMPT!"),
     (SA, "Did not receive identification string from {ip} port {port}"),
     (SA, "Did not receive identification string from {ip}"),
@@ -301,10 +368,8 @@ SSHD = _syslog_family("sshd", "sshd", 6.0, (
     (NO, "Connection reset by {ip} port {port} [preauth]"),
     (NO, "Received disconnect from {ip} port {port}:11: Bye Bye [preauth]"),
     (NO, "Received disconnect from {ip} port {port}:11: disconnected by user"),
-    (NO, "Received disconnect from {ip}: 11: Closed due to user request. [preauth]"),
     (NO, "Disconnected from user {user} {ip} port {port}"),
     (NO, "Disconnected from {ip} port {port}"),
-    (NO, "fatal: Write failed: Connection reset by peer [preauth]"),
     (NO, "Connection from {ip} port {port} on {ip} port 22 rdomain \"\""),
     (NO, "Server listening on 0.0.0.0 port 22."),
     (NO, "Server listening on :: port 22."),
@@ -351,7 +416,6 @@ PAM = _syslog_family("pam", ("sshd", "login", "su", "sudo", "vsftpd", "gdm-passw
     (LI, "ANONYMOUS FTP LOGIN FROM {ip}, (anonymous)"),
     (LI, "pam_unix(dovecot:session): session opened for user {user} by (uid=0)"),
     (LI, "pam_sss(sshd:auth): authentication success; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip} user={user}"),
-    (LI, "Accepted password for {user} from {ip}"),
     (NO, "pam_unix(sshd:account): account {user} has password changed in future"),
     (NO, "pam_env(sshd:session): deprecated reading of user environment enabled"),
     (ER, "pam_systemd(su:session): Cannot create session: Already running in a session"),
@@ -383,7 +447,9 @@ SUDO_SU = _syslog_family("sudo-su", ("sudo", "su"), 3.5, (
     (SA, "{user} : command not allowed ; TTY={tty} ; PWD=/home/{user} ; USER=root ; COMMAND={cmd}"),
     (ER, "unable to resolve host {host}: Name or service not known"),
     (ER, "sudo: unable to open /etc/sudoers: Permission denied"),
-    (NO, "pam_unix(su:session): session opened for user {user} by (uid=0)"),
+    # a session to another (non-root) account is a session start: login (TAXONOMY)
+    (LI, "pam_unix(su:session): session opened for user {user} by (uid=0)"),
+    (LI, "pam_unix(su:session): session closed for user {user}"),
 ))
 
 ACCOUNTS = _syslog_family("accounts", ("useradd", "usermod", "userdel", "groupadd", "groupdel", "groupmod", "passwd", "chpasswd", "gpasswd", "chage", "adduser"), 2.5, (
@@ -415,19 +481,13 @@ ACCOUNTS = _syslog_family("accounts", ("useradd", "usermod", "userdel", "groupad
 ))
 
 AUDITD = Family("auditd", 3.0, lambda r, cat, msg: r.choice(["", "", f"{_h_syslog(r, 'audit')}", f"{_FILL['host'](r)} "]) + f"type={{}} msg=audit({r.randint(1_600_000_000, 1_800_000_000)}.{r.randint(0, 999):03d}:{r.randint(1, 99999)}): ", (
-    (LI, "USER_AUTH|pid={pid} uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:authentication grantors=pam_unix acct=\"{user}\" exe=\"{exe}\" hostname={ip} addr={ip} terminal=ssh res=success'"),
-    (FL, "USER_AUTH|pid={pid} uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:authentication grantors=? acct=\"{user}\" exe=\"{exe}\" hostname={ip} addr={ip} terminal=ssh res=failed'"),
     (FL, "USER_LOGIN|pid={pid} uid=0 auid=4294967295 ses=4294967295 msg='op=login acct=\"{user}\" exe=\"/usr/sbin/sshd\" hostname=? addr={ip} terminal=ssh res=failed'"),
     (FL, "USER_ERR|pid={pid} uid=0 auid=4294967295 ses=4294967295 msg='op=PAM:bad_ident grantors=? acct=\"?\" exe=\"/usr/sbin/sshd\" hostname={ip} addr={ip} terminal=ssh res=failed'"),
     (FL, "ANOM_LOGIN_FAILURES|pid={pid} uid=0 auid={uid} ses={n} msg='op=login acct=\"{user}\" exe=\"/usr/sbin/sshd\" res=success'"),
     (LI, "USER_LOGIN|pid={pid} uid=0 auid={uid} ses={nn} msg='op=login id={uid} exe=\"/usr/sbin/sshd\" hostname={ip} addr={ip} terminal=/dev/{tty} res=success'"),
-    (LI, "USER_ACCT|pid={pid} uid=0 auid={uid} ses={nn} msg='op=PAM:accounting grantors=pam_permit acct=\"{user}\" exe=\"{exe}\" hostname=? addr=? terminal=cron res=success'"),
     (LI, "CRED_ACQ|pid={pid} uid=0 auid={uid} ses={nn} msg='op=PAM:setcred grantors=pam_permit,pam_cap acct=\"{user}\" exe=\"{exe}\" hostname=? addr=? terminal=cron res=success'"),
-    (LI, "CRED_DISP|pid={pid} uid=0 auid={uid} ses={nn} msg='op=PAM:setcred grantors=pam_permit acct=\"{user}\" exe=\"{exe}\" hostname=? addr=? terminal=cron res=success'"),
     (LI, "USER_START|pid={pid} uid=0 auid={uid} ses={nn} msg='op=PAM:session_open grantors=pam_loginuid,pam_env,pam_unix acct=\"{user}\" exe=\"{exe}\" hostname=? addr=? terminal=cron res=success'"),
     (LI, "USER_END|pid={pid} uid=0 auid={uid} ses={nn} msg='op=PAM:session_close grantors=pam_loginuid,pam_env,pam_unix acct=\"{user}\" exe=\"{exe}\" hostname=? addr=? terminal=cron res=success'"),
-    (LI, "LOGIN|pid={pid} uid=0 subj=unconfined old-auid=4294967295 auid={uid} tty=(none) old-ses=4294967295 ses={nn} res=1"),
-    (AC, "USER_CMD|pid={pid} uid={uid} auid={uid} ses={nn} msg='cwd=\"/home/{user}\" cmd={hex16} terminal={tty} res=success'"),
     (AC, "ADD_USER|pid={pid} uid=0 auid={uid} ses={nn} msg='op=add-user id={uid} exe=\"/usr/sbin/useradd\" hostname={host} addr=? terminal={tty} res=success'"),
     (AC, "DEL_USER|pid={pid} uid=0 auid={uid} ses={nn} msg='op=delete-user id={uid} exe=\"/usr/sbin/userdel\" hostname={host} addr=? terminal={tty} res=success'"),
     (AC, "ADD_GROUP|pid={pid} uid=0 auid={uid} ses={nn} msg='op=add-group id={uid} exe=\"/usr/sbin/groupadd\" hostname={host} addr=? terminal={tty} res=success'"),
@@ -644,14 +704,12 @@ WEB_ACCESS = Family("web-access", 6.0, lambda r, cat, msg: r.choice(["", "", _h_
     (NO, "{ip} - - [{nn}/{mon}/2026:{nn}:{nn}:{nn} +0000] \"GET /wp-login.php HTTP/1.1\" 404 {N} \"-\" \"{ua}\""),
     (NO, "{ip} - - [{nn}/{mon}/2026:{nn}:{nn}:{nn} +0000] \"POST {url} HTTP/1.1\" 500 {N} \"-\" \"{ua}\""),
     (NO, "method={method} path={url} status={status} duration={ms}ms bytes={N} remote={ip}"),
-    (NO, "\"{method} {url} HTTP/1.1\" status: {status} len: {N} time: {sec}"),
 ))
 
 WEB_ERROR = Family("web-error", 4.0, lambda r, cat, msg: r.choice([
     f"[{r.choice(_DAYS)} {r.choice(_MONTHS)} {r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d} 20{r.randint(5, 26):02d}] [{ {ER: 'error', SA: 'error', NO: 'notice'}.get(cat, 'info') }] ",
     f"[{r.choice(_DAYS)} {r.choice(_MONTHS)} {r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999999)} 2026] [{r.choice(['core', 'ssl', 'proxy', 'php7', 'mpm_event', 'authz_core', 'security2'])}:{ {ER: 'error', SA: 'error'}.get(cat, 'notice') }] [pid {r.randint(2, 99999)}] ",
     f"20{r.randint(15, 26)}/{r.randint(1, 12):02d}/{r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d} [{ {ER: 'error', SA: 'error', NO: r.choice(['notice', 'info', 'warn'])}.get(cat, 'notice') }] {r.randint(2, 99999)}#{r.randint(0, 9)}: "]), (
-    (SA, "[client {ip}] Directory index forbidden by rule: /var/www/html/{word}/"),
     (SA, "[client {ip}:{port}] AH01630: client denied by server configuration: /var/www/html/{word}"),
     (SA, "[client {ip}] ModSecurity: Access denied with code 403 (phase 2). Pattern match \"(?i)union.*select\" at ARGS:id. [id \"942100\"] [msg \"SQL Injection Attack Detected\"]"),
     (SA, "[client {ip}] ModSecurity: Warning. Matched phrase \"/etc/passwd\" at ARGS:file. [msg \"OS File Access Attempt\"]"),
@@ -667,8 +725,6 @@ WEB_ERROR = Family("web-error", 4.0, lambda r, cat, msg: r.choice([
     (ER, "*{N} connect() failed (111: Connection refused) while connecting to upstream, client: {ip}, server: {fqdn}, upstream: \"http://{ip}:{port}/\""),
     (ER, "*{N} upstream timed out (110: Connection timed out) while reading response header from upstream, client: {ip}"),
     (ER, "*{N} upstream prematurely closed connection while reading response header from upstream, client: {ip}"),
-    (ER, "mod_jk child workerEnv in error state {n}"),
-    (ER, "mod_jk child init {n} -{n}"),
     (ER, "[client {ip}] PHP Fatal error:  Uncaught Error: Call to undefined function {word}() in /var/www/html/{word}.php:{nn}"),
     (ER, "[client {ip}] PHP Warning:  mysqli_connect(): (HY000/2002): Connection refused in /var/www/html/db.php on line {nn}"),
     (ER, "AH00052: child pid {pid} exit signal Segmentation fault (11)"),
@@ -676,7 +732,6 @@ WEB_ERROR = Family("web-error", 4.0, lambda r, cat, msg: r.choice([
     (ER, "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error."),
     (ER, "SSL Library Error: error:0200100D:system library:fopen:Permission denied"),
     (ER, "could not build server_names_hash, you should increase server_names_hash_bucket_size: 32"),
-    (NO, "jk2_init() Found child {pid} in scoreboard slot {n}"),
     (NO, "workerEnv.init() ok /etc/httpd/conf/workers2.properties"),
     (NO, "AH00489: Apache/2.4.57 (Debian) configured -- resuming normal operations"),
     (NO, "AH00094: Command line: '/usr/sbin/apache2'"),
@@ -756,20 +811,12 @@ JAVA_APP = Family("java-app", 8.0, _h_log4j, (
     (ER, "{attempt} TaskAttempt Transitioned from FAIL_TASK_CLEANUP to FAILED"),
     (ER, "Diagnostics report from {attempt}: Error: {jexc}"),
     (ER, "Lost executor {n} on {host}: Container marked as failed: {container}"),
-    (ER, "Exception in task {n}.0 in stage {n}.0 (TID {nn})"),
     (ER, "Slow ReadProcessor read fields took {ms}ms (threshold=30000ms); ack: seqno: {n} status: SUCCESS status: ERROR downstreamAckTimeNanos: 0"),
     (ER, "Timed out waiting for response from {host}:{port} after {ms} ms"),
     (ER, "Unable to create new native thread"),
     (ER, "Could not find or load main class {cls}"),
     (ER, "Cannot allocate memory for {word} buffer"),
     (ER, "{word} service is not responding"),
-    (ER, "Expiring session {hex}, timeout of {ms}ms exceeded"),
-    (ER, "Notification time out: {ms}"),
-    (ER, "caught end of stream exception"),
-    (ER, "Connection broken for id {n}, my id = {n}, error ="),
-    (ER, "Cannot open channel to {n} at election address /{ip}:{port}"),
-    (ER, "Unexpected exception causing shutdown while sock still open"),
-    (ER, "Exception causing close of session {hex} due to java.io.IOException: Connection reset by peer"),
     (ER, "Shutdown hook called after failure of {word}"),
     (ER, "Job {job} failed with state FAILED due to: Task failed {attempt}"),
     (ER, "Container {container} is running beyond physical memory limits. Killing container."),
@@ -801,22 +848,6 @@ JAVA_APP = Family("java-app", 8.0, _h_log4j, (
     (NO, "{ip}:{port} Served block {blk} to /{ip}"),
     (NO, "Starting {Word}Server on port {port}"),
     (NO, "Started {Cls} in {sec} seconds (JVM running for {sec})"),
-    (NO, "Registered signal handlers for [TERM, HUP, INT]"),
-    (NO, "Changing view acls to: {user}"),
-    (NO, "Changing modify acls to: {user}"),
-    (NO, "SecurityManager: authentication disabled; ui acls disabled; users with view permissions: Set({user}); users with modify permissions: Set({user})"),
-    (NO, "Slf4jLogger started"),
-    (NO, "Starting remoting"),
-    (NO, "Remoting started; listening on addresses :[akka.tcp://sparkExecutor@{host}:{port}]"),
-    (NO, "Successfully started service 'sparkExecutorActorSystem' on port {port}."),
-    (NO, "Block broadcast_{n} stored as values in memory (estimated size {N}.0 B, free {nn}.{n} KB)"),
-    (NO, "Found block rdd_{n}_{n} locally"),
-    (NO, "Running task {n}.0 in stage {n}.0 (TID {nn})"),
-    (NO, "Finished task {n}.0 in stage {n}.0 (TID {nn}). {N} bytes result sent to driver"),
-    (NO, "Got assigned task {nn}"),
-    (NO, "Input split: hdfs://{host}:8020/user/{user}/{word}:{N}+{N}"),
-    (NO, "Partition rdd_{n}_{n} not found, computing it"),
-    (NO, "MemoryStore started with capacity {nn}.{n} MB"),
     (NO, "Executor is trying to kill task {n}.0 in stage {n}.0 (TID {nn})"),
     (NO, "Address change detected. Old: {host}/{ip}:{port} New: {host}:{port}"),
     (NO, "Retrying connect to server: {host}/{ip}:{port}. Already tried {n} time(s); retry policy is RetryUpToMaximumCountWithFixedSleep(maxRetries=10, sleepTime=1000 MILLISECONDS)"),
@@ -838,22 +869,7 @@ JAVA_APP = Family("java-app", 8.0, _h_log4j, (
     (NO, "Num completed Tasks: {nn}"),
     (NO, "Default file system [hdfs://{host}:8020]"),
     (NO, "Emitting job history data to the timeline server is not enabled"),
-    (NO, "Accepted socket connection from /{ip}:{port}"),
-    (NO, "Client attempting to establish new session at /{ip}:{port}"),
-    (NO, "Established session {hex} with negotiated timeout {ms} for client /{ip}:{port}"),
-    (NO, "Closed socket connection for client /{ip}:{port} which had sessionid {hex}"),
-    (NO, "Processed session termination for sessionid: {hex}"),
-    (NO, "Got user-level KeeperException when processing sessionid:{hex} type:create cxid:{hex} zxid:{hex} txntype:-1 reqpath:n/a Error Path:/{word} Error:KeeperErrorCode = NodeExists for /{word}"),
-    (NO, "Interrupted while waiting for message on queue"),
-    (NO, "Interrupting SendWorker"),
-    (NO, "Send worker leaving thread"),
-    (NO, "Notification: {n} (n.leader), {hex} (n.zxid), {hex} (n.round), LOOKING (n.state), {n} (n.sid), {hex} (n.peerEPoch), LOOKING (my state)"),
-    (NO, "FOLLOWING - LEADER ELECTION TOOK - {nn}"),
-    (NO, "Getting a snapshot from leader"),
-    (NO, "shutdown of request processor complete"),
-    (NO, "******* GOODBYE /{ip}:{port} ********"),
     (NO, "Reading configuration from: /etc/zookeeper/conf/zoo.cfg"),
-    (NO, "Connection request from old client /{ip}:{port}; will be dropped if server is in r-o mode"),
     (NO, "Request {uuid} completed in {ms} ms"),
     (NO, "Heartbeat sent to {host}:{port}"),
     (NO, "Cache hit ratio {pct}% for {word}"),
@@ -1059,8 +1075,7 @@ HPC = Family("hpc-ras", 4.0, lambda r, cat, msg: r.choice([
 ))
 
 MOBILE = Family("mobile", 3.0, lambda r, cat, msg: r.choice([
-    f"{r.randint(1, 12):02d}-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d}  {r.randint(100, 30000):>5} {r.randint(100, 30000):>5} { {ER: 'E', SA: 'W', NO: r.choice('DIVW')}.get(cat, 'I') } {_FILL['tag'](r)}: ",
-    f"2017{r.randint(1, 12):02d}{r.randint(1, 28):02d}-{r.randint(0, 23)}:{r.randint(0, 59)}:{r.randint(0, 59)}:{r.randint(0, 999)}|{r.choice(['Step_LSC', 'Step_StandReportReceiver', 'Step_SPUtils', 'HiH_HiSyncControl', 'Step_ExtSDM', 'HiH_DataCacheMgr'])}|{r.randint(10000000, 99999999)}|"]), (
+    f"{r.randint(1, 12):02d}-{r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d}  {r.randint(100, 30000):>5} {r.randint(100, 30000):>5} { {ER: 'E', SA: 'W', NO: r.choice('DIVW')}.get(cat, 'I') } {_FILL['tag'](r)}: "]), (
     (SA, "getRunningAppProcesses: caller {N} does not hold REAL_GET_TASKS; limiting output"),
     (SA, "getTasks: caller {N} does not hold GET_TASKS; limiting output"),
     (SA, "Permission Denial: reading {app}.provider from pid={pid}, uid={N} requires android.permission.READ_CONTACTS"),
@@ -1073,11 +1088,6 @@ MOBILE = Family("mobile", 3.0, lambda r, cat, msg: r.choice([
     (ER, "ANR in {app} ({app}/.{Word}Activity)"),
     (ER, "isSimPinSecure mSimDatas is null or empty"),
     (ER, "Failed to open {path}: No such file or directory"),
-    (ER, "sendSyncFailedBroadcast"),
-    (ER, "uploadStaticsToDB failed message=true"),
-    (ER, "onSyncFailed errorCode={n}"),
-    (ER, "flushTempCacheToDB() failed {N}"),
-    (ER, "writeDataToDB failed: {pyexc}"),
     (NO, "shouldBlockLocation  ret:false"),
     (NO, "shouldBlockLocation running ..."),
     (NO, "Killing {pid}:{app}/u0a{nn} (adj {nn}): empty for {N}s"),
@@ -1089,50 +1099,12 @@ MOBILE = Family("mobile", 3.0, lambda r, cat, msg: r.choice([
     (NO, "printFreezingDisplayLogsopening app wtoken = AppWindowToken{{{hex8}}}, allDrawn= false"),
     (NO, "Sending non-protected broadcast {app}.ACTION_{Word} from system {pid}:{app}/1000 pkg {app}"),
     (NO, "startActivity called from non-Activity context; forcing Intent.FLAG_ACTIVITY_NEW_TASK for: Intent {{ act=android.intent.action.VIEW }}"),
-    (NO, "onStandStepChanged {N}"),
-    (NO, "onExtend:{N} {n} {n} {n}"),
-    (NO, "REPORT : {N} {N} {N} {N}"),
-    (NO, "setTodayTotalDetailSteps={N}##{N}##{N}##{N}##{N}##{N}"),
-    (NO, "processHandleBroadcastAction action:android.intent.action.SCREEN_ON"),
-    (NO, "getTodayTotalDetailSteps = {N}##{N}##{N}"),
-    (NO, "screen status unknown,think screen on"),
-    (NO, "uploadStaticsToDB() onResult() result={n}"),
     (NO, "Battery level {pct}%, plugged {n}"),
     (NO, "Displayed {app}/.{Word}Activity: +{ms}ms"),
 ))
 
-PROXY = Family("proxy", 2.0, lambda r, cat, msg: f"[{r.randint(1, 12):02d}.{r.randint(1, 28):02d} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}] {r.choice(['chrome.exe', 'firefox.exe', 'Dropbox.exe', 'outlook.exe', 'svchost.exe', 'Skype.exe', 'code.exe'])} {r.choice(['-', '*64'])} ", (
-    (NO, "{fqdn}:{sport} open through proxy proxy.example.org:{port} HTTPS"),
-    (NO, "{fqdn}:{sport} close, {N} bytes ({n}.{nn} KB) sent, {N} bytes ({n}.{nn} KB) received, lifetime {nn}:{nn}"),
-    (NO, "{fqdn}:{sport} close, 0 bytes sent, 0 bytes received, lifetime <1 sec"),
-    (NO, "{ip}:{sport} open directly"),
-    (ER, "{fqdn}:{sport} error : Could not connect through proxy proxy.example.org:{port} - Proxy server cannot establish a connection with the target, status code {nnn}"),
-    (ER, "{fqdn}:{sport} error : A connection request was canceled before the completion."),
-    (ER, "{fqdn}:{sport} error : Could not connect to proxy proxy.example.org:{port} - connection attempt failed with error 10061"),
-    (ER, "{fqdn}:{sport} error : Could not resolve {fqdn} - host not found"),
-    (ER, "{fqdn}:{sport} error : The connection was reset by the remote side."),
-    (SA, "{fqdn}:{sport} blocked by rule {Word}Block"),
-))
-
-CLOUD = Family("cloud", 2.0, lambda r, cat, msg: f"{r.choice(['nova-api', 'nova-compute', 'nova-scheduler', 'neutron-server', 'cinder-volume', 'keystone'])}.log {_ts(r, ' ', '.')} {r.randint(1000, 99999)} { {ER: r.choice(['ERROR', 'WARNING']), NO: r.choice(['INFO', 'INFO', 'WARNING', 'DEBUG'])}.get(cat, 'INFO') } {r.choice(['nova.osapi_compute.wsgi.server', 'nova.compute.manager', 'nova.virt.libvirt.imagecache', 'neutron.agent.securitygroups', 'keystone.common.wsgi'])} [req-{{uuid}} {{hex16}} {{hex16}} - - -] ", (
-    (NO, "{ip} \"GET /v2/{hex16}/servers/detail HTTP/1.1\" status: {status} len: {N} time: {sec}"),
-    (NO, "{ip} \"POST /v2/{hex16}/os-server-external-events HTTP/1.1\" status: {status} len: {N} time: {sec}"),
-    (NO, "[instance: {uuid}] VM Started (Lifecycle Event)"),
-    (NO, "[instance: {uuid}] VM Paused (Lifecycle Event)"),
-    (NO, "[instance: {uuid}] Took {sec} seconds to spawn the instance on the hypervisor."),
-    (NO, "[instance: {uuid}] Terminating instance"),
-    (NO, "[instance: {uuid}] Instance destroyed successfully."),
-    (NO, "[instance: {uuid}] Deletion of /var/lib/nova/instances/{uuid}_del complete"),
-    (NO, "[instance: {uuid}] Claim successful"),
-    (NO, "Compute_service record updated for {host}:{host}"),
-    (NO, "Active base files: /var/lib/nova/instances/_base/{hex16}"),
-    (NO, "Unknown base file: /var/lib/nova/instances/_base/{hex16}"),
-    (NO, "Removable base files: /var/lib/nova/instances/_base/{hex16}"),
-    (NO, "image {uuid} at (/var/lib/nova/instances/_base/{hex16}): checking"),
-    (NO, "Running instance usage audit for host {host} from 2026-{nn}-{nn} to 2026-{nn}-{nn}. {n} instances."),
-    (NO, "The instance sync for host '{host}' did not match. Re-created its InstanceList."),
-    (ER, "While synchronizing instance power states, found {n} instances in the database and {n} instances on the hypervisor."),
-    (ER, "HTTP exception thrown: No instances found for any event"),
+# Cloud control-plane services (header: a generic Python service log line, not any one product's).
+CLOUD = Family("cloud", 2.0, _h_app, (
     (ER, "[instance: {uuid}] Instance failed to spawn"),
     (ER, "[instance: {uuid}] Failed to allocate network(s)"),
     (ER, "Unexpected error while running command. Command: {cmd} Exit code: 1"),
@@ -1142,6 +1114,110 @@ CLOUD = Family("cloud", 2.0, lambda r, cat, msg: f"{r.choice(['nova-api', 'nova-
     (LI, "Successfully authenticated user {user} in project {word}"),
     (AC, "Security group rule {uuid} created by {user}"),
     (AC, "Created user {user2} in domain default"),
+    (NO, "[instance: {uuid}] Attaching volume {uuid} to /dev/vd{n}"),
+    (NO, "Scheduling instance {uuid} on host {host}"),
+    (NO, "Volume {uuid} created, size {nn} GiB, type {word}"),
+    (NO, "Port {uuid} bound to host {host}"),
+    (NO, "Periodic task {word}_{word2} ran in {sec}s"),
+    (NO, "Refreshing network info cache for instance {uuid}"),
+    (NO, "Snapshot {uuid} of volume {uuid} is available"),
+    (NO, "{method} /v{n}/{hex16}/{word} -> {status} in {ms} ms (request {uuid})"),
+    (NO, "Token issued for project {word} (expires in 3600 s)"),
+    (NO, "Consumed message {uuid} from queue {word}.{host}"),
+    (NO, "Reconnected to AMQP server on {ip}:5672 via [amqp] client with port {port}."),
+))
+
+# Common server software written from its public documentation: search, queues, service
+# discovery, CI, application servers, secrets. Mostly routine lines with the failures they log.
+SERVICES = Family("services", 5.0, lambda r, cat, msg: r.choice([
+    f"[{_ts(r, 'T', ',')}][{ {ER: 'ERROR', NO: r.choice(['INFO', 'INFO', 'WARN', 'DEBUG'])}.get(cat, 'INFO'):<5}][{r.choice(['o.e.c.r.a.AllocationService', 'o.e.n.Node', 'o.e.x.s.a.AuthenticationService', 'o.e.c.c.Coordinator', 'o.e.i.e.Engine'])}] [{_hostname(r)}] ",
+    f"[{_ts(r, ' ', ',')}] {_level(r, cat, msg)} [{r.choice(['KafkaServer id=1', 'ReplicaFetcher replicaId=2, leaderId=1, fetcherId=0', 'GroupCoordinator 1', 'Log partition=' + _ident(r) + '-3, dir=/var/lib/kafka', 'Controller id=1'])}] ",
+    f"{_ts(r, ' ', '.')} [{ {ER: 'error', NO: r.choice(['info', 'info', 'notice', 'debug', 'warning'])}.get(cat, 'info') }] <0.{r.randint(100, 9999)}.0> ",
+    f"{_ts(r, 'T', '.')}Z [{ {ER: 'ERROR', NO: r.choice(['INFO', 'INFO', 'WARN', 'DEBUG'])}.get(cat, 'INFO') }] {r.choice(['agent', 'consul', 'vault', 'nomad', 'raft', 'etcdserver'])}: ",
+    f"{r.randint(1, 28):02d}-{r.choice(_MONTHS)}-2026 {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}.{r.randint(0, 999):03d} {_level(r, cat, msg)} [{r.choice(['main', 'http-nio-8080-exec-' + str(r.randint(1, 20)), 'localhost-startStop-1', 'Catalina-utility-1'])}] org.apache.catalina.{r.choice(['startup.Catalina', 'core.StandardContext', 'startup.HostConfig', 'core.ContainerBase'])}.{_ident(r)} ",
+    f"{_ts(r, ' ', '.')} [{r.choice(['id=' + str(r.randint(1, 99)), 'Executor #' + str(r.randint(0, 9))])}]\t{ {ER: 'SEVERE', NO: r.choice(['INFO', 'INFO', 'WARNING', 'FINE'])}.get(cat, 'INFO') }\t{r.choice(['hudson.model.Run', 'jenkins.InitReactorRunner', 'hudson.model.AsyncPeriodicWork', 'hudson.plugins.git.GitSCM'])}#{_ident(r)}: "]), (
+    (NO, "started"),
+    (NO, "adding index lifecycle policy [{word}-policy]"),
+    (NO, "Cluster health status changed from [YELLOW] to [GREEN] (reason: [shards started [[{word}][0]]])."),
+    (NO, "[{word}-2026.{nn}.{nn}] creating index, cause [auto(bulk api)], templates [], shards [1]/[1]"),
+    (NO, "[{word}] update_mapping [_doc]"),
+    (NO, "master node changed {{previous [], current [{{{host}}}{{{hex8}}}{{{ip}:9300}}]}}"),
+    (NO, "publish_address {{{ip}:9200}}, bound_addresses {{[::]:9200}}"),
+    (NO, "[gc][{N}] overhead, spent [{ms}ms] collecting in the last [1s]"),
+    (NO, "Rolled new log segment at offset {N} in {ms} ms."),
+    (NO, "Deleting segment {N} from log {word}-{n}."),
+    (NO, "Member {word}-consumer-{hex8} in group {word} has left, removing it from the group"),
+    (NO, "Preparing to rebalance group {word} in state PreparingRebalance with old generation {nn}"),
+    (NO, "Stabilized group {word} generation {nn} with {n} members"),
+    (NO, "Truncating partition {word}-{n} to local high watermark {N}"),
+    (NO, "[Partition {word}-{n} broker=1] ISR updated to 1,2,3 and version updated to {nn}"),
+    (NO, "accepting AMQP connection <0.{N}.0> ({ip}:{port} -> {ip}:5672)"),
+    (NO, "connection <0.{N}.0> ({ip}:{port} -> {ip}:5672): user '{user}' authenticated and granted access to vhost '/'"),
+    (NO, "closing AMQP connection <0.{N}.0> ({ip}:{port} -> {ip}:5672, vhost: '/', user: '{user}')"),
+    (NO, "Server startup complete; {n} plugins started."),
+    (NO, "raft: election won: tally={n}"),
+    (NO, "raft: entering leader state: leader=\"Node at {ip}:8300 [Leader]\""),
+    (NO, "agent: Synced node info"),
+    (NO, "agent: Synced service \"{word}\""),
+    (NO, "memberlist: Suspect {host} has failed, no acks received"),
+    (NO, "serf: EventMemberJoin: {host} {ip}"),
+    (NO, "raft: snapshot complete up to index {N}"),
+    (NO, "core: successfully mounted backend: type={word} path={word}/"),
+    (NO, "expiration: revoked lease: lease_id=auth/token/create/{hex16}"),
+    (NO, "published local member to cluster through raft"),
+    (NO, "compacted raft logs at index {N}"),
+    (NO, "Server startup in [{N}] milliseconds"),
+    (NO, "Deploying web application archive [/opt/tomcat/webapps/{word}.war]"),
+    (NO, "Deployment of web application archive [/opt/tomcat/webapps/{word}.war] has finished in [{N}] ms"),
+    (NO, "Starting ProtocolHandler [\"http-nio-8080\"]"),
+    (NO, "At least one JAR was scanned for TLDs yet contained no TLDs."),
+    (NO, "Started #{nn}"),
+    (NO, "{word} #{nn} main build action completed: SUCCESS"),
+    (NO, "Finished Download metadata. {N} ms"),
+    (NO, "Obtained Jenkinsfile from {hex16}"),
+    (NO, "Checking out Revision {hex16} (refs/remotes/origin/main)"),
+    (NO, "Cleaned up {n} old builds of {word}"),
+    (NO, "Disconnected computer {host}: Connection was broken"),
+    (NO, "Removing stale socket file {path}"),
+    (NO, "Throttling index writes for {ms} ms; {n} merges pending"),
+    (ER, "failed to execute bulk item (index) index {{[{word}][_doc][{hex8}]}}"),
+    (ER, "Cluster health status changed from [GREEN] to [RED] (reason: [shards failed [[{word}][0]]])."),
+    (ER, "fatal error in thread [elasticsearch[{host}][write][T#{n}]], exiting"),
+    (ER, "[{word}][{n}] shard failed, reason [failed recovery]"),
+    (ER, "flood stage disk watermark [95%] exceeded on [{hex8}][{host}][/var/lib/elasticsearch] free: {nn}mb[{n}.{n}%], all indices on this node will be marked read-only"),
+    (ER, "Error while fetching metadata with correlation id {nn} : {{{word}=LEADER_NOT_AVAILABLE}}"),
+    (ER, "Error in response for fetch request (type=FetchRequest, replicaId={n}): java.io.IOException: Connection to {n} was disconnected before the response was read"),
+    (ER, "Shutdown broker because all log dirs in /var/lib/kafka have failed"),
+    (ER, "closing AMQP connection <0.{N}.0> ({ip}:{port} -> {ip}:5672): missed heartbeats from client, timeout: 60s"),
+    (ER, "memory resource limit alarm set on node rabbit@{host}."),
+    (ER, "agent: Coordinate update error: error=\"No cluster leader\""),
+    (ER, "raft: failed to contact quorum of nodes, stepping down"),
+    (ER, "etcdserver: read-only range request took too long ({ms}ms) to execute"),
+    (ER, "core: failed to unseal: error=\"context deadline exceeded\""),
+    (ER, "Exception sending context initialized event to listener instance of class [{cls}]"),
+    (ER, "One or more listeners failed to start. Full details will be found in the appropriate container log file"),
+    (ER, "Failed to initialize end point associated with ProtocolHandler [\"http-nio-8080\"]"),
+    (ER, "{word} #{nn} main build action completed: FAILURE"),
+    (ER, "Failed to record SCM polling for {word}"),
+    (FL, "Authentication of [{user}] was terminated by realm [reserved] - failed to authenticate user [{user}]"),
+    (FL, "HTTP access to user '{user}' denied: invalid credentials"),
+    (FL, "[SASL_SSL] Failed authentication with /{ip} (Authentication failed: Invalid username or password)"),
+    (FL, "Failed to login as {user} from {ip}"),
+    (FL, "core: failed to authenticate: error=\"invalid credentials\" method=userpass remote_addr={ip}"),
+    (LI, "Successfully authenticated user {user} from {ip} via realm [native1]"),
+    (LI, "Login attempt succeeded for {user} from {ip}"),
+    (LI, "core: login successful: method=userpass user={user} remote_addr={ip}"),
+    (SA, "Principal = User:{user} is Denied Operation = Write from host = {ip} on resource = Topic:LITERAL:{word}"),
+    (SA, "action [indices:data/read/search] is unauthorized for user [{user}] with roles [{word}], this action is granted by the index privileges [read]"),
+    (SA, "http: TLS handshake error from {ip}:{port}: remote error: tls: bad certificate"),
+    (SA, "core: permission denied: path=secret/data/{word} policy=default remote_addr={ip}"),
+    (AC, "added role [{word}_admin] to user [{user}]"),
+    (AC, "Creating user '{user}'"),
+    (AC, "Setting permissions for user '{user}' in vhost '/'"),
+    (AC, "core: enabled credential backend: path=userpass/ type=userpass by {user}"),
+    (AC, "Created topic {word} with 12 partitions and replication factor 3"),
+    (AC, "User {user} changed the configuration of job {word}"),
+    (AC, "Plugin {word} installed by {user}, restart required"),
 ))
 
 WINDOWS = Family("windows", 2.5, lambda r, cat, msg: r.choice([
@@ -1283,6 +1359,36 @@ _BENIGN_ALARMING = ["retrying {noun} ({n}/3)", "{noun} recovered", "{n} errors c
                     "no errors found in {noun}", "error count reset", "warning threshold set to {n}",
                     "exceptions handled: {n}", "{noun} retry scheduled", "ignoring unknown {noun} {word}",
                     "{noun} not found in cache, loading", "fallback to default {noun}"]
+# Routine lifecycle wording that sounds drastic: resources are deleted, killed, destroyed and
+# blocked all day long in healthy systems (TAXONOMY: judge the event, not the word).
+_LIFECYCLE = ["Deleting", "Destroying", "Killing", "Launching", "Removing", "Evicting", "Purging",
+              "Terminating", "Reaping", "Discarding", "Expiring", "Invalidating", "Releasing",
+              "Decommissioning", "Tearing down", "Unregistering", "Cleaning up", "Pruning"]
+_STATES = ["blocked", "idle", "running", "free", "busy", "draining", "ready", "pending",
+           "suspended", "resumed", "parked", "standby", "offline for maintenance", "unblocked"]
+
+
+def _date(r: random.Random) -> str:
+    """A date as programs embed it in messages (ctime, ISO, syslog)."""
+    d, m, h = r.choice(_DAYS), r.choice(_MONTHS), f"{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d}"
+    return r.choice([f"{d} {m} {r.randint(1, 28):>2} {h} {r.randint(2003, 2026)}",
+                     f"{r.randint(2003, 2026)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d} {h}",
+                     f"{m} {r.randint(1, 28)} {h}", f"{d}, {r.randint(1, 28)} {m} {r.randint(2003, 2026)} {h} GMT"])
+
+
+def _lifecycle(r: random.Random) -> str:
+    noun = r.choice(_NOUNS)
+    ident = r.choice([str(r.randint(0, 99999)), _hex(r, 8), _ident(r), f"{noun}_{r.randint(1, 9999)}"])
+    return r.choice([
+        f"{r.choice(_LIFECYCLE)} {noun} {ident}",
+        f"{r.choice(_LIFECYCLE)} {noun} {ident} {r.choice(['file', 'from', 'on', 'of'])} {r.choice([_path(r), _hostname(r), _ident(r)])}",
+        f"{noun} {ident} {r.choice(['is now', 'state', 'status', 'changed to'])} {r.choice(_STATES)}",
+        f"{r.choice(_LIFECYCLE).lower()} {r.randint(1, 500)} {noun}s",
+        f"connection from {_ip(r)} ({r.choice([_hostname(r), ''])}) at {_date(r)}",
+        f"{r.choice(_VERBS)} {noun} {ident} at {_date(r)}",
+    ])
+
+
 _VERB0 = ["open", "read", "write", "connect to", "load", "parse", "start", "allocate", "find",
           "create", "bind", "resolve", "send", "fetch", "commit", "mount", "reach"]
 
@@ -1315,6 +1421,8 @@ def _chatter(r: random.Random, error: bool) -> str:
     fill = {"verb": r.choice(_VERBS), "verb0": r.choice(_VERB0), "noun": r.choice(_NOUNS),
             "exc": r.choice(_EXC_JAVA + _EXC_PY), "ms": str(r.randint(1, 60000)),
             "n": str(r.randint(1, 9)), "word": _word(r)}
+    if not error and r.random() < 0.3:
+        parts[0] = _lifecycle(r)
     if error:
         parts.insert(r.randint(0, len(parts)), r.choice(_ERROR_PHRASES).format(**fill))
     elif r.random() < 0.15:
@@ -1337,11 +1445,11 @@ def _h_chatter(r: random.Random, cat: str, msg: str) -> str:
     return ""
 
 
-CHATTER = Family("chatter", 10.0, _h_chatter, ((NO, "<chatter>"), (NO, "<chatter>"), (ER, "<chatter-error>")))
+CHATTER = Family("chatter", 14.0, _h_chatter, ((NO, "<chatter>"), (NO, "<chatter>"), (ER, "<chatter-error>")))
 
 FAMILIES: tuple[Family, ...] = (CHATTER, SSHD, PAM, SUDO_SU, ACCOUNTS, AUDITD, KERNEL, SYSTEMD, CRON, PACKAGES,
                                 WEB_ACCESS, WEB_ERROR, DATABASE, JAVA_APP, PYTHON_APP, K8S, HPC,
-                                MOBILE, PROXY, CLOUD, WINDOWS, MAIL_MISC)
+                                MOBILE, CLOUD, WINDOWS, MAIL_MISC, SERVICES)
 
 _FILL["nnn"] = lambda r: str(r.randint(100, 999))
 
@@ -1355,22 +1463,37 @@ def _render(r: random.Random, family: Family, category: str, template: str) -> s
     if family is AUDITD:
         kind, _, message = message.partition("|")
         return header.replace("{}", kind) + message
-    if family is CLOUD:
-        header = header.format_map(_Filler(r))
     line = header + message
     if line.startswith('{"ts"'):
         line += '"}'
     return line
 
 
+# How often each category is drawn within a family (among the categories the family writes).
+# Real logs are mostly routine, so every family - whatever its header style - writes mostly
+# `normal` lines: the header (log4j, logcat, syslog ...) must not predict the category.
+CATEGORY_PRIOR = {NO: 6.0, ER: 2.0, FL: 1.0, SA: 1.0, AC: 1.0, LI: 1.0}
+
+
 def generate(n: int, seed: int = 0) -> Iterator[tuple[str, str]]:
-    """Yield `n` (line, category) pairs; the same seed gives the same lines."""
+    """Yield `n` (line, category) pairs; the same seed gives the same lines.
+
+    Per line: a family (by weight), a category among the family's (CATEGORY_PRIOR), then one of
+    the family's messages of that category, with fresh random values.
+    """
     r = random.Random(seed)
     weights = [f.weight for f in FAMILIES]
+    by_cat = [{c: [m for m in f.messages if m[0] == c] for c in {m[0] for m in f.messages}}
+              for f in FAMILIES]
+    cats = [sorted(b) for b in by_cat]
+    # a category with only one or two messages in a family is not inflated to its full prior
+    cat_w = [[CATEGORY_PRIOR[c] * min(1.0, len(b[c]) / 4) for c in cs]
+             for b, cs in zip(by_cat, cats, strict=True)]
     for _ in range(n):
-        family = r.choices(FAMILIES, weights)[0]
-        category, template = r.choice(family.messages)
-        yield _render(r, family, category, template), category
+        i = r.choices(range(len(FAMILIES)), weights)[0]
+        category = r.choices(cats[i], cat_w[i])[0]
+        _, template = r.choice(by_cat[i][category])
+        yield _render(r, FAMILIES[i], category, template), category
 
 
 def templates() -> Iterator[tuple[str, str, str]]:

@@ -1,9 +1,17 @@
 """Train the shipped classifier: generated lines → templates → SentencePiece → tiny Llama → GGUF.
 
     python -m agent.classify.training [--out DIR] [--seed 1] [--steps 1500] [--lines 200000]
-                                      [--csv FILE]   # your own labelled lines, column line,category
+                                      [--csv FILE [--csv-weight 20]] [--prompt TEXT]
 
-CPU only, one torch thread; with the defaults it takes about ten minutes on one core. The
+`--csv FILE` (repeatable) adds your own labelled lines: a CSV with a header row and the columns
+`line` and `category` (one of the taxonomy's six). Each of your templates is sampled
+`--csv-weight` times as often as a generated one, and where one of your lines and a generated
+line share a template, your label wins. `--lines 0` trains on your CSV alone. The output
+directory gets the GGUF file and manifest.json; point the agent at it with
+`classify.model_file`, `model_sha256`, `model_prompt` and `model_labels` from that manifest
+(or evaluate it first: `python scripts/eval_classify.py --model DIR`).
+
+CPU only, one torch thread; with the defaults it takes 12-14 minutes on one core. The
 same seed and versions give the same file. Needs `pip install 'sealtail[train]'`.
 
 Design (see ../shared/design/MODEL-NOTES.md): ggml's RoPE convention (adjacent pairs) so the
@@ -46,6 +54,7 @@ from agent.classify._prompt import (
 from agent.classify._rules import CATEGORIES
 from agent.classify._template import mask
 from agent.classify.training.generators import generate
+from agent.errors import ConfigError
 
 PACKAGE_MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 MODEL_FILE = "sealtail-classifier.gguf"
@@ -76,13 +85,39 @@ def build_dataset(pairs: list[tuple[str, str]]) -> list[tuple[bytes, int]]:
     return [(t, index[c.most_common(1)[0][0]]) for t, c in votes.items()]
 
 
+def merge_user_data(generated: list[tuple[bytes, int]], user: list[tuple[bytes, int]],
+                    weight: int) -> list[tuple[bytes, int]]:
+    """Generated templates plus the user's, each user template `weight` times; a template the
+    user labelled keeps the user's label (the generated copy is dropped)."""
+    mine = {t for t, _ in user}
+    return [row for row in generated if row[0] not in mine] + user * weight
+
+
 def read_csv(path: Path) -> list[tuple[str, str]]:
-    """Labelled lines from a CSV with columns `line` and `category` (user retraining)."""
-    with path.open(newline="", encoding="utf-8", errors="replace") as f:
-        rows = [(r["line"], r["category"]) for r in csv.DictReader(f)]
-    bad = {c for _, c in rows if c not in CATEGORIES}
-    if bad:
-        raise SystemExit(f"{path}: unknown categories {sorted(bad)}; expected {CATEGORIES}")
+    """Labelled lines from a CSV with a header row and columns `line` and `category`.
+
+    Raises ConfigError naming the file (and the row) for a missing file or column, an unknown
+    category or a file without rows.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8", errors="replace") as f:
+            reader = csv.DictReader(f)
+            missing = {"line", "category"} - set(reader.fieldnames or ())
+            if missing:
+                raise ConfigError(f"missing column(s) {sorted(missing)}; the header row must "
+                                  "name the columns line and category", file=str(path))
+            rows = []
+            for r in reader:
+                category = (r["category"] or "").strip()
+                if category not in CATEGORIES:
+                    raise ConfigError(f"unknown category {category!r}; expected one of "
+                                      f"{', '.join(CATEGORIES)}", file=str(path),
+                                      key=f"row {reader.line_num}")
+                rows.append((r["line"] or "", category))
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from exc
+    if not rows:
+        raise ConfigError("no labelled lines (only a header, or empty)", file=str(path))
     return rows
 
 
@@ -92,7 +127,8 @@ def train_tokenizer(texts: list[str], shape: Shape, workdir: Path) -> spm.Senten
         sentence_iterator=iter(texts), model_prefix=str(prefix), vocab_size=shape.vocab_pieces,
         model_type="bpe", byte_fallback=True, normalization_rule_name="identity",
         remove_extra_whitespaces=False, split_digits=True, unk_id=0, bos_id=1, eos_id=2,
-        pad_id=-1, character_coverage=0.9995, num_threads=1, minloglevel=2)
+        pad_id=-1, character_coverage=0.9995, num_threads=1, minloglevel=2,
+        hard_vocab_limit=False)  # a small user CSV may hold fewer pieces than vocab_pieces
     return spm.SentencePieceProcessor(model_file=f"{prefix}.model")
 
 
@@ -174,8 +210,9 @@ class TinyLlama(nn.Module):
 # ---------------------------------------------------------------- training
 
 
-def encode(sp: spm.SentencePieceProcessor, template: bytes, tail: int) -> list[int]:
-    ids = [sp.bos_id(), *sp.encode(prompt_text(template, DEFAULT_PROMPT))]
+def encode(sp: spm.SentencePieceProcessor, template: bytes, tail: int,
+           prompt: str = DEFAULT_PROMPT) -> list[int]:
+    ids = [sp.bos_id(), *sp.encode(prompt_text(template, prompt))]
     return fit_ids(ids, tail)
 
 
@@ -271,18 +308,19 @@ def export_gguf(model: TinyLlama, sp: spm.SentencePieceProcessor, path: Path) ->
 
 
 def check_export(model: TinyLlama, sp: spm.SentencePieceProcessor, path: Path,
-                 samples: list[bytes], tail: int) -> dict[str, Any]:
+                 samples: list[bytes], tail: int, prompt: str = DEFAULT_PROMPT
+                 ) -> dict[str, Any]:
     """Run the GGUF through the agent's own ctransformers binding and compare with torch."""
     from agent.classify._llm import LabelModel
 
-    lm = LabelModel.load(path, [LABEL_TOKEN.format(c) for c in CATEGORIES], DEFAULT_PROMPT)
+    lm = LabelModel.load(path, [LABEL_TOKEN.format(c) for c in CATEGORIES], prompt)
     label_ids = [sp.get_piece_size() + i for i in range(len(CATEGORIES))]
     agree = tokens_same = 0
     worst = 0.0
     model.eval()
     with torch.no_grad():
         for t in samples:
-            ids = encode(sp, t, tail)
+            ids = encode(sp, t, tail, prompt)
             tokens_same += ids == lm.prompt_ids(t)
             ref = model(torch.tensor([ids]), torch.tensor([len(ids) - 1]))[0, label_ids]
             got = torch.tensor(lm.label_logits(t))
@@ -300,12 +338,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="directory for the GGUF file and its manifest (default: the package)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lines", type=int, default=200_000, help="generated training lines")
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=2500)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--csv", type=Path, action="append", default=[],
-                        help="extra labelled lines (columns line,category); may repeat")
+                        help="your labelled lines (CSV, header row, columns line,category); "
+                             "may repeat")
+    parser.add_argument("--csv-weight", type=int, default=20,
+                        help="how many times each of your templates is sampled per generated one")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT,
+                        help="prompt text, {line} standing for the template (goes into the "
+                             "manifest; the agent's classify.model_prompt must be the same)")
     ns = parser.parse_args(argv)
+    if "{line}" not in ns.prompt:
+        parser.error("--prompt must contain {line}")
+    if ns.lines < 0 or ns.steps < 1 or ns.csv_weight < 1:
+        parser.error("--lines must be >= 0, --steps and --csv-weight >= 1")
+    if ns.lines == 0 and not ns.csv:
+        parser.error("--lines 0 needs at least one --csv")
     started = time.perf_counter()
     random.seed(ns.seed)
     np.random.seed(ns.seed)
@@ -316,20 +366,22 @@ def main(argv: list[str] | None = None) -> int:
     shape = Shape()
 
     pairs = list(generate(ns.lines, ns.seed))
-    for path in ns.csv:
-        pairs += read_csv(path)
-    data = build_dataset(pairs)
-    held_out = build_dataset(list(generate(20_000, ns.seed + 1000)))
-    print(f"data: {len(pairs)} lines -> {len(data)} templates; "
+    user_pairs = [row for path in ns.csv for row in read_csv(path)]
+    user = build_dataset(user_pairs)
+    data = merge_user_data(build_dataset(pairs), user, ns.csv_weight)
+    # accuracy is checked on fresh generated templates, or on the user's own when that is all
+    held_out = build_dataset(list(generate(20_000, ns.seed + 1000))) if ns.lines else user
+    print(f"data: {len(pairs)} generated lines + {len(user_pairs)} from CSV -> {len(data)} "
+          f"training rows ({len(user)} CSV templates x {ns.csv_weight if user else 0}); "
           f"{dict(Counter(CATEGORIES[y] for _, y in data))}", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
-        sp = train_tokenizer([prompt_text(t, "{line}") for t, _ in data], shape, Path(tmp))
+        sp = train_tokenizer([prompt_text(t, ns.prompt) for t, _ in data], shape, Path(tmp))
     vocab = sp.get_piece_size() + len(CATEGORIES)
     label_ids = [sp.get_piece_size() + i for i in range(len(CATEGORIES))]
-    tail = suffix_tokens(lambda text: [sp.bos_id(), *sp.encode(text)], DEFAULT_PROMPT)
-    rows = [(encode(sp, t, tail), label_ids[y]) for t, y in data]
-    test = [(encode(sp, t, tail), label_ids[y]) for t, y in held_out]
+    tail = suffix_tokens(lambda text: [sp.bos_id(), *sp.encode(text)], ns.prompt)
+    rows = [(encode(sp, t, tail, ns.prompt), label_ids[y]) for t, y in data]
+    test = [(encode(sp, t, tail, ns.prompt), label_ids[y]) for t, y in held_out]
     test_idx = [(ids, label_ids.index(y)) for ids, y in test]
     lengths = [len(ids) for ids, _ in rows]
     print(f"tokenizer: {vocab} tokens; prompt tokens mean {sum(lengths) / len(lengths):.1f}, "
@@ -366,13 +418,14 @@ def main(argv: list[str] | None = None) -> int:
     export_gguf(model, sp, tmp_path)
     tmp_path.replace(path)  # atomic: a running agent never sees a half-written model
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    check = check_export(model, sp, path, [t for t, _ in held_out[:300]], tail)
+    check = check_export(model, sp, path, [t for t, _ in held_out[:300]], tail, ns.prompt)
     manifest = {
         "file": MODEL_FILE, "sha256": digest, "bytes": path.stat().st_size,
-        "prompt": DEFAULT_PROMPT, "categories": list(CATEGORIES),
+        "prompt": ns.prompt, "categories": list(CATEGORIES),
         "labels": [LABEL_TOKEN.format(c) for c in CATEGORIES],
         "trained_with": {"seed": ns.seed, "lines": ns.lines, "steps": ns.steps,
                          "batch": ns.batch, "lr": ns.lr, "csv": [str(p) for p in ns.csv],
+                         "csv_lines": len(user_pairs), "csv_weight": ns.csv_weight,
                          "shape": asdict(shape), "templates": len(data),
                          "torch": torch.__version__, "sentencepiece": spm.__version__},
         "held_out_accuracy": round(held, 4), "export_check": check,

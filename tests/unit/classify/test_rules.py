@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.classify import Classifier
+from agent.classify._rules import states_a_failure
 from agent.config import ClassifyConfig, Rule
 
 RULES_ONLY = ClassifyConfig(model=False)
@@ -59,3 +60,52 @@ def test_user_rules_come_before_the_built_in_rules() -> None:
 def test_rules_run_on_invalid_utf8_without_decoding() -> None:
     label = Classifier(RULES_ONLY).label(b"\xff\xfe Failed password for \xc3 from x")
     assert label.category == "failed_login"
+
+
+# Session 2 rules: written from the programs' own wording (development systems only).
+SESSION2 = [
+    (b"sshd[24200]: PAM service(sshd) ignoring max retries; 6 > 3", "failed_login"),
+    (b"gdm-binary[2345]: Couldn't authenticate user", "failed_login"),
+    (b"sshd[812]: fatal: Unable to negotiate with 203.0.113.9 port 50022: no matching key "
+     b"exchange method found. Their offer: diffie-hellman-group1-sha1 [preauth]",
+     "security_alert"),
+    (b"W ActivityManager: getTasks: caller 10113 does not hold REAL_GET_TASKS; limiting output",
+     "security_alert"),
+    (b"su[3071]: + /dev/pts/1 ubuntu:root", "admin_change"),
+    (b"sshd[4410]: Starting session: shell on pts/0 for ubuntu from 10.0.0.2 port 50100 id 0",
+     "login"),
+    (b"ftpd[2333]: ANONYMOUS FTP LOGIN FROM 84.102.20.2,  (anonymous)", "login"),
+    (b"SecurityLogger.org.apache.hadoop.ipc.Server: Auth successful for job_1445 (auth:SIMPLE)",
+     "login"),
+]
+
+
+@pytest.mark.parametrize(("line", "category"), SESSION2)
+def test_program_specific_wording_gets_its_category(line: bytes, category: str) -> None:
+    """Each added built-in rule decides the line its comment names, as layer rules."""
+    label = Classifier(RULES_ONLY).label(line)
+    assert (label.category, label.layer) == (category, 1)
+
+
+def test_a_su_to_another_user_is_not_admin_change() -> None:
+    """su's `+ tty user:target` record is admin_change only when the target is root."""
+    assert Classifier(RULES_ONLY).label(b"su[3071]: + /dev/pts/1 root:news").category != \
+        "admin_change"
+
+
+@pytest.mark.parametrize("line", [
+    b"RAS KERNEL INFO generating core.2275", b"node-31 is not responding",
+    b"TaskAttempt Transitioned from RUNNING to FAIL_CONTAINER_CLEANUP",
+    b"Temperature (78C) exceeds warning threshold", b"Process com.x (pid 77) has died"])
+def test_lines_stating_a_failure_are_recognised(line: bytes) -> None:
+    """states_a_failure sees crashes, timeouts, hardware faults and failed jobs in the words."""
+    assert states_a_failure(line)
+
+
+@pytest.mark.parametrize("line", [
+    b"Deleting block blk_-1608999687919862906 file /mnt/hadoop/dfs/data/current/subdir38",
+    b"Launching attempt_1445144423722_0020_m_000002_0", b"NIFF: node node-23 has detected an "
+    b"available network connection on network 5.5.224.0 via interface alt0"])
+def test_routine_lines_with_drastic_verbs_state_no_failure(line: bytes) -> None:
+    """Deleting, launching or detecting things is routine: no failure word in the line."""
+    assert not states_a_failure(line)
