@@ -12,7 +12,8 @@
     │   ├── CollectorUnavailable                network/collector down: retried
     │   └── CollectorRejected                   the collector refused a segment
     ├── StoreError                              the collector's store failed
-    └── VerificationError      .agent, .seq, .line   a verifier found the log altered
+    ├── VerificationError      .agent, .seq, .line   a verifier found the log altered
+    └── SummaryFormatError                      a JSON summary is malformed or of another version
 
 Codes are added but never renamed: they appear in `sealtail verify --json`, in gRPC
 acknowledgements and in metric labels.
@@ -58,6 +59,7 @@ class ErrorCode(StrEnum):
     BAD_SOURCE = "bad_source"
     KEY_MISMATCH = "key_mismatch"
     INDEX_MISMATCH = "index_mismatch"
+    AGGREGATE_MISMATCH = "aggregate_mismatch"  # a store's aggregates disagree with its lines
     BAD_PROOF = "bad_proof"
     # signed notes, checkpoints and the collector-wide log
     MALFORMED_NOTE = "malformed_note"
@@ -70,6 +72,8 @@ class ErrorCode(StrEnum):
     # access control
     UNAUTHENTICATED = "unauthenticated"
     NAME_TAKEN = "name_taken"
+    # insights
+    MALFORMED_SUMMARY = "malformed_summary"
 
 
 class SealtailError(Exception):
@@ -169,3 +173,10 @@ class VerificationError(SealtailError):
         self.agent = agent
         self.seq = seq
         self.line = line
+
+
+class SummaryFormatError(SealtailError):
+    """A JSON summary (`sealtail summary --json`) is malformed or of another format version;
+    the message names the path of the first bad value."""
+
+    code = ErrorCode.MALFORMED_SUMMARY

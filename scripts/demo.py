@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo"
 SEALTAIL = [sys.executable, "-m", "agent"]
 ADDRESS = os.environ.get("SEALTAIL_DEMO_ADDRESS", "127.0.0.1:7600")
+# After this many seconds of traffic the demo prints `sealtail summary` of the last 15 min.
+SUMMARY_AFTER_SECS = float(os.environ.get("SEALTAIL_DEMO_SUMMARY_SECS", "60"))
+BURST_AFTER_SECS = SUMMARY_AFTER_SECS / 3  # a brute-force run, so the summary has a finding
 
 USERS = ["alice", "bob", "carol", "deploy", "root", "admin", "postgres"]
 HOSTS = ["203.0.113.9", "198.51.100.4", "192.0.2.77", "10.1.2.3"]
@@ -41,6 +44,23 @@ def demo_line(rng: random.Random) -> str:
     ]
     weights = [3, 2, 3, 1, 12, 1, 1]
     return rng.choices(choices, weights)[0]
+
+
+def burst_lines(rng: random.Random) -> list[str]:
+    """Twelve failed passwords for one user from one address, then a success."""
+    ts = time.strftime("%b %d %H:%M:%S")
+    pid = rng.randint(1000, 65000)
+    lines = [f"{ts} web-1 sshd[{pid}]: Failed password for deploy from 192.0.2.200 port "
+             f"{rng.randint(1024, 65535)} ssh2" for _ in range(12)]
+    return [*lines, f"{ts} web-1 sshd[{pid}]: Accepted password for deploy from 192.0.2.200 "
+                    f"port {rng.randint(1024, 65535)} ssh2"]
+
+
+def print_summary() -> None:
+    proc = subprocess.run([*SEALTAIL, "summary", "--collector", ADDRESS, "--since", "15m"],
+                          capture_output=True, text=True, timeout=120)
+    print(f"\n$ sealtail summary --collector {ADDRESS} --since 15m", flush=True)
+    print(proc.stdout if proc.returncode == 0 else proc.stderr, flush=True)
 
 
 def main() -> int:
@@ -68,8 +88,11 @@ sealtail demo running: collector on {ADDRESS}, agent tailing {logs}/*.log
   {s} query --collector {ADDRESS} --contains sudo --json --limit 2
   {s} verify --collector {ADDRESS}
   {s} verify --data demo/collector        (offline, over the store files)
+  {s} summary --collector {ADDRESS} --since 15m [--json | --html report.html]
 
-Writing a few demo lines per second to {logs}/auth.log; Ctrl-C stops everything.
+Writing a few demo lines per second to {logs}/auth.log, with a brute-force run after
+{BURST_AFTER_SECS:.0f} s; a summary is printed after {SUMMARY_AFTER_SECS:.0f} s.
+Ctrl-C stops everything.
 """, flush=True)
     rng = random.Random()
     stopping = False
@@ -81,12 +104,23 @@ Writing a few demo lines per second to {logs}/auth.log; Ctrl-C stops everything.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     written = 0
+    started = time.monotonic()
+    burst_done = summary_done = False
     try:
         with open(logs / "auth.log", "a", buffering=1) as out:
             while not stopping:
                 for _ in range(rng.randint(1, 8)):
                     out.write(demo_line(rng) + "\n")
                     written += 1
+                elapsed = time.monotonic() - started
+                if not burst_done and elapsed >= BURST_AFTER_SECS:
+                    burst_done = True
+                    for line in burst_lines(rng):
+                        out.write(line + "\n")
+                        written += 1
+                if not summary_done and elapsed >= SUMMARY_AFTER_SECS:
+                    summary_done = True
+                    print_summary()
                 if any(p.poll() is not None for p in procs):
                     print("a sealtail process exited; see demo/*.log", file=sys.stderr)
                     return 1

@@ -78,3 +78,42 @@ def store_segments(data_dir: Path, segments: list[pb.Segment]) -> None:
         asyncio.run(fill())
     finally:
         store.close()
+
+
+@dataclass
+class LabeledChain:
+    """One agent's chain of real lines, labelled by the real classifier (rules only), with
+    the times the test chooses: `seal([(time_ns, line), ...])` signs the next segment."""
+
+    key: nacl.signing.SigningKey
+    name: str = "host-a"
+    source: str = "/var/log/auth.log"
+    seq: int = 0
+    prev: bytes = ZERO_HASH
+    lines_total: int = 0
+    offset: int = 0
+    segments: list[pb.Segment] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from agent.classify import Classifier, ClassifyConfig
+
+        self._classifier = Classifier(ClassifyConfig(model=False))
+
+    def seal(self, lines: list[tuple[int, bytes]]) -> pb.Segment:
+        entries = []
+        for t, data in lines:
+            raw = RawLine(data, self.offset, t)
+            self.offset += len(data) + 1
+            entries.append(encode_entry(raw, 0, self._classifier.label(data)))
+        times = [t for t, _ in lines] or [0]
+        header = build_header(
+            agent_name=self.name, agent_key=bytes(self.key.verify_key), boot_id=b"c" * 16,
+            seq=self.seq, prev_hash=self.prev, entries=entries, t_first_ns=min(times),
+            t_last_ns=max(times), sources=[Cursor(self.source, IDENT, self.offset)],
+            lines_before=self.lines_total)
+        seg = pb.Segment(header=header, signature=sign_header(self.key, header), entries=entries)
+        self.seq += 1
+        self.prev = segment_hash(header)
+        self.lines_total += len(lines)
+        self.segments.append(seg)
+        return seg

@@ -234,6 +234,11 @@ class QueryStub:
                 request_serializer=sealtail__pb2.EquivocationsRequest.SerializeToString,
                 response_deserializer=sealtail__pb2.Equivocation.FromString,
                 _registered_method=True)
+        self.Summary = channel.unary_unary(
+                '/sealtail.v1.Query/Summary',
+                request_serializer=sealtail__pb2.SummaryRequest.SerializeToString,
+                response_deserializer=sealtail__pb2.SummaryResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServicer:
@@ -285,6 +290,13 @@ class QueryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Summary(self, request, context):
+        """A summary of one window (see SummaryRequest).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -322,6 +334,11 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.Equivocations,
                     request_deserializer=sealtail__pb2.EquivocationsRequest.FromString,
                     response_serializer=sealtail__pb2.Equivocation.SerializeToString,
+            ),
+            'Summary': grpc.unary_unary_rpc_method_handler(
+                    servicer.Summary,
+                    request_deserializer=sealtail__pb2.SummaryRequest.FromString,
+                    response_serializer=sealtail__pb2.SummaryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -513,6 +530,33 @@ class Query:
             '/sealtail.v1.Query/Equivocations',
             sealtail__pb2.EquivocationsRequest.SerializeToString,
             sealtail__pb2.Equivocation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Summary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealtail.v1.Query/Summary',
+            sealtail__pb2.SummaryRequest.SerializeToString,
+            sealtail__pb2.SummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,6 +25,7 @@ from pathlib import Path
 from agent.classify._pool import Answer, ModelSpec, WorkerPool, check_model, shipped_spec
 from agent.classify._rules import UNCLASSIFIED, RuleSet
 from agent.classify._template import TemplateCache, mask
+from agent.classify._template_id import template_id
 from agent.config import ClassifyConfig
 from agent.records import Label, LabeledBatch, LineBatch
 
@@ -82,8 +83,6 @@ class Classifier:
         self._cache: TemplateCache[Label] = TemplateCache(config.cache_templates)
         self._counts: Counter[str] = Counter()
         self._layers: Counter[int] = Counter()
-        self._unclassified = Label(UNCLASSIFIED, LAYER_NONE, 0.0)
-        self._labels: dict[tuple[str, int], Label] = {}
         self._pending: dict[bytes, Future[Answer]] = {}
         self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
         self._latencies: deque[float] = deque()  # seconds per answer (appended by threads)
@@ -102,45 +101,44 @@ class Classifier:
 
     # ------------------------------------------------------------ labels
 
-    def _label(self, category: str, layer: int, confidence: float = 1.0) -> Label:
-        if layer == LAYER_MODEL:
-            return Label(category, layer, confidence)
-        key = (category, layer)
-        label = self._labels.get(key)
-        if label is None:
-            label = self._labels[key] = Label(category, layer, confidence)
-        return label
+    # Every label carries its template's id (Label is what the template cache holds, so the
+    # id is computed once per template and every cache layer carries it).
 
-    def _rules_label(self, line: bytes, layer: int) -> Label:
+    def _template_id(self, template: bytes) -> bytes:
+        cached = self._cache.peek(template)
+        return cached.template_id if cached is not None else template_id(template)
+
+    def _rules_label(self, line: bytes, layer: int, tid: bytes) -> Label:
         category = self._default_rules.match(line)
         if category is None:
-            return self._unclassified if layer == LAYER_RULES else self._label(
-                UNCLASSIFIED, LAYER_FALLBACK, 0.0)
-        return self._label(category, layer)
+            return Label(UNCLASSIFIED, LAYER_NONE if layer == LAYER_RULES else LAYER_FALLBACK,
+                         0.0, tid)
+        return Label(category, layer, 1.0, tid)
 
     def _lookup(self, line: bytes) -> Label | bytes:
         """A label now, or the template whose model answer is pending."""
+        template = mask(line)
         category = self._user_rules.match(line)
         if category is not None:
-            return self._label(category, LAYER_RULES)
-        template = mask(line)
+            return Label(category, LAYER_RULES, 1.0, self._template_id(template))
         label = self._cache.get(template)
         if label is not None:
             return label
+        tid = template_id(template)
         if self._pool is None:
-            label = self._rules_label(line, LAYER_RULES)
+            label = self._rules_label(line, LAYER_RULES, tid)
             self._cache.put(template, label)
             return label
         category = self._default_rules.match(line)
         if category in COMBINED_RULE_CATEGORIES:
-            label = self._label(category, LAYER_RULES)
+            label = Label(category, LAYER_RULES, 1.0, tid)
             self._cache.put(template, label)
             return label
         if template not in self._pending:
             fut = self._pool.submit(template)
             if fut is None:  # queue full: a flood of new templates must not grow memory
                 self._fallbacks += 1
-                return self._rules_label(line, LAYER_FALLBACK)
+                return self._rules_label(line, LAYER_FALLBACK, tid)
             self._pending[template] = fut
             fut.add_done_callback(self._on_done(template, time.monotonic()))
         return template
@@ -162,18 +160,19 @@ class Classifier:
         del self._pending[template]
         answer = None if fut.cancelled() else fut.result()
         assert self._spec is not None
+        tid = template_id(template)
         if answer is None:  # the worker died on this template twice: never ask again
-            label = self._rules_label(template, LAYER_FALLBACK)
+            label = self._rules_label(template, LAYER_FALLBACK, tid)
         elif answer[1] < self._config.model_min_confidence:
             # An unsure answer is mostly a line unlike anything trained on; measured on the
             # shared data's development systems, trusting it did more harm than the rules.
             self._answers += 1
             self._unsure += 1
-            label = self._rules_label(template, LAYER_RULES)
+            label = self._rules_label(template, LAYER_RULES, tid)
         else:
             self._answers += 1
             index, confidence = answer
-            label = self._label(self._spec.categories[index], LAYER_MODEL, confidence)
+            label = Label(self._spec.categories[index], LAYER_MODEL, confidence, tid)
         self._cache.put(template, label)
 
     def _harvest(self) -> None:
@@ -189,7 +188,7 @@ class Classifier:
         if label is not None:
             return label
         self._fallbacks += 1
-        return self._rules_label(line, LAYER_FALLBACK)
+        return self._rules_label(line, LAYER_FALLBACK, template_id(template))
 
     def label(self, line: bytes) -> Label:
         """The line's label, waiting for the model as long as it takes (offline use)."""
@@ -252,7 +251,8 @@ class Classifier:
                 pos += n
                 if len(template) != n or index >= len(categories):
                     raise ValueError("entry out of range")
-                self._cache.put(template, Label(categories[index], LAYER_MODEL, confidence))
+                self._cache.put(template, Label(categories[index], LAYER_MODEL, confidence,
+                                                template_id(template)))
                 loaded += 1
         except (struct.error, ValueError):
             log.warning("template cache %s is damaged after %d entries; kept those",

@@ -17,6 +17,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
 from agent.collector._checkpoints import Checkpointer
+from agent.collector._summary import SummaryArgumentError, build_summary
 from agent.errors import ErrorCode, SealtailError, StoreError, VerificationError
 from agent.formats import inclusion_proof, key_id, leaf_hashes, parse_header, verify_segment
 from agent.store import SearchFilter, SQLiteStore
@@ -334,6 +335,15 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
                                   stored_header=r.stored_header,
                                   stored_signature=r.stored_signature, header=r.header,
                                   signature=r.signature, received_ns=r.received_ns)
+
+    async def Summary(self, request: pb.SummaryRequest,
+                      context: Context) -> pb.SummaryResponse:
+        try:
+            return await asyncio.to_thread(build_summary, self._store, request)
+        except SummaryArgumentError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except StoreError as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
 
 
 if TYPE_CHECKING:

@@ -83,6 +83,7 @@ class AgentActivity:
     last_segment_ns: int
     median_gap_ns: int        # median gap between consecutive segments over the baseline
     segments_in_window: int
+    last_line: LineRef | None = None  # the last line of its last segment, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,7 @@ class AuditGroup:
     template: str
     count: int
     refs: tuple[LineRef, ...]  # first lines (capped)
+    lines: tuple[AuditLine, ...] = ()  # the first lines themselves, for display (capped)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,12 @@
 """store: the collector's append-only storage (SQLite; PostgreSQL arrives later)."""
 
+from agent.store._aggregates import (
+    BUCKET_NS,
+    StoredLine,
+    check_segment_rows,
+    segment_rows,
+    stored_line,
+)
 from agent.store._sqlite import (
     AgentRow,
     AppendResult,
@@ -11,5 +18,6 @@ from agent.store._sqlite import (
     SQLiteStore,
 )
 
-__all__ = ["AgentRow", "AppendResult", "CheckpointRow", "EntryRow", "EquivocationRow",
-           "SQLiteStore", "SearchFilter", "SegmentRow"]
+__all__ = ["BUCKET_NS", "AgentRow", "AppendResult", "CheckpointRow", "EntryRow",
+           "EquivocationRow", "SQLiteStore", "SearchFilter", "SegmentRow", "StoredLine",
+           "check_segment_rows", "segment_rows", "stored_line"]

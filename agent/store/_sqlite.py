@@ -20,9 +20,18 @@ from pathlib import Path
 from agent._pb import sealtail_pb2 as pb
 from agent.errors import ErrorCode, StoreError
 from agent.formats import MerkleLog, VerifiedSegment, leaf_hash, line_locator, segment_hash
+from agent.insights import WindowData
+from agent.store._aggregates import (
+    AGG_SCHEMA,
+    AGG_TABLES,
+    AGGREGATES_VERSION,
+    Aggregator,
+    StoredLine,
+)
+from agent.store._window import WindowReader
 
 SCHEMA_VERSION = 1
-LOG_TABLES = ("agents", "segments", "entries", "equivocations", "checkpoints")
+LOG_TABLES = ("agents", "segments", "entries", "equivocations", "checkpoints", *AGG_TABLES)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +90,8 @@ CREATE TABLE IF NOT EXISTS checkpoints(
     signed_ns INTEGER NOT NULL
 );
 """
+
+SCHEMA += AGG_SCHEMA
 
 TRIGGERS = "".join(
     f"""
@@ -196,6 +207,7 @@ class SQLiteStore:
     def __init__(self, data_dir: Path, *, readonly: bool = False) -> None:
         self.path = data_dir / self.FILE_NAME
         self._readonly = readonly
+        self.backfilled = 0  # segments given aggregates at open (a store older than them)
         if readonly and not self.path.exists():
             raise StoreError(f"{self.path}: no store here")
         try:
@@ -213,10 +225,29 @@ class SQLiteStore:
                         (str(SCHEMA_VERSION),))
                 finally:
                     os.umask(old)
+            self._aggregator = Aggregator()
             self.log = MerkleLog() if readonly else self._load_log()
+            if not readonly:
+                self.backfilled = self._backfill_aggregates()
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open store: {exc}") from exc
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+
+    def _backfill_aggregates(self) -> int:
+        """A store written before aggregates existed gets them once, in one transaction."""
+        conn = self._writer_conn
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'aggregates_version'").fetchone():
+            return 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = self._aggregator.backfill(conn)
+            conn.execute("INSERT INTO meta VALUES ('aggregates_version', ?)",
+                         (AGGREGATES_VERSION,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return done
 
     def _load_log(self) -> MerkleLog:
         log = MerkleLog()
@@ -254,11 +285,12 @@ class SQLiteStore:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                result = self._append_in_txn(conn, seg, h, now)
+                result, templates = self._append_in_txn(conn, seg, h, now)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._aggregator.remember(templates)
             if result.status == pb.ACK_STORED:
                 # Only after COMMIT: the in-memory tree never holds a leaf the file lacks.
                 index = self.log.append(leaf_hash(seg.segment_hash))
@@ -268,25 +300,26 @@ class SQLiteStore:
             raise StoreError(f"{self.path}: cannot store segment seq={h.seq}: {exc}") from exc
 
     def _append_in_txn(self, conn: sqlite3.Connection, seg: VerifiedSegment,
-                       h: pb.SegmentHeader, now: int) -> AppendResult:
+                       h: pb.SegmentHeader, now: int) -> tuple[AppendResult, list[bytes]]:
+        """(result, template ids the aggregates may have added) inside the transaction."""
         row = conn.execute("SELECT id, name FROM agents WHERE key = ?",
                            (h.agent_key,)).fetchone()
         if row is not None and row[1] != h.agent_name:
             # One key, one name: a key writing as another host (or a shared key) is refused.
-            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.ORIGIN_MISMATCH,
-                                message=f"this key writes as agent {row[1]!r}, not "
-                                        f"{h.agent_name!r}")
+            return (AppendResult(pb.ACK_REFUSED, code=ErrorCode.ORIGIN_MISMATCH,
+                                 message=f"this key writes as agent {row[1]!r}, not "
+                                         f"{h.agent_name!r}"), [])
         if row is None:
             other = conn.execute("SELECT 1 FROM agents WHERE name = ? AND key != ?",
                                  (h.agent_name, h.agent_key)).fetchone()
             if other is not None:
-                return AppendResult(pb.ACK_REFUSED, code=ErrorCode.NAME_TAKEN,
-                                    message=f"agent name {h.agent_name!r} belongs to another "
-                                            "key; a key may not write as another agent")
+                return (AppendResult(pb.ACK_REFUSED, code=ErrorCode.NAME_TAKEN,
+                                     message=f"agent name {h.agent_name!r} belongs to another "
+                                             "key; a key may not write as another agent"), [])
             if h.seq != 0:
-                return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
-                                    message=f"first segment from this agent has seq {h.seq}; "
-                                            f"the collector has none of 0..{h.seq - 1}")
+                return (AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
+                                     message=f"first segment from this agent has seq {h.seq}; "
+                                             f"the collector has none of 0..{h.seq - 1}"), [])
             agent_id = conn.execute("INSERT INTO agents(key, name, first_seen_ns) VALUES (?,?,?)",
                                     (h.agent_key, h.agent_name, now)).lastrowid
             last = None
@@ -299,37 +332,41 @@ class SQLiteStore:
             stored = conn.execute("SELECT hash, id FROM segments WHERE agent_id = ? AND seq = ?",
                                   (agent_id, h.seq)).fetchone()
             if stored is not None and stored[0] == seg.segment_hash:
-                return AppendResult(pb.ACK_DUPLICATE, leaf_index=stored[1] - 1)
+                return (AppendResult(pb.ACK_DUPLICATE, leaf_index=stored[1] - 1), [])
             conn.execute("INSERT INTO equivocations(agent_id, seq, stored_hash, header, signature,"
                          " received_ns) VALUES (?,?,?,?,?,?)",
                          (agent_id, h.seq, stored[0] if stored else b"", seg.header_bytes,
                           seg.signature, now))
-            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.EQUIVOCATION,
-                                message=f"seq {h.seq} is already stored with a different hash; "
-                                        "both versions are kept as evidence")
+            return (AppendResult(pb.ACK_REFUSED, code=ErrorCode.EQUIVOCATION,
+                                 message=f"seq {h.seq} is already stored with a different hash; "
+                                         "both versions are kept as evidence"), [])
         expected_seq = 0 if last is None else last[0] + 1
         if h.seq != expected_seq:
-            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
-                                message=f"seq {h.seq} does not follow the stored seq "
-                                        f"{expected_seq - 1}")
+            return (AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_GAP,
+                                 message=f"seq {h.seq} does not follow the stored seq "
+                                         f"{expected_seq - 1}"), [])
         if last is not None and h.prev_hash != last[1]:
-            return AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_BROKEN,
-                                message=f"prev_hash does not match stored seq {last[0]}")
+            return (AppendResult(pb.ACK_REFUSED, code=ErrorCode.CHAIN_BROKEN,
+                                 message=f"prev_hash does not match stored seq {last[0]}"), [])
         cur = conn.execute(
             "INSERT INTO segments(agent_id, seq, hash, header, signature, count, t_first_ns,"
             " t_last_ns, received_ns) VALUES (?,?,?,?,?,?,?,?,?)",
             (agent_id, h.seq, seg.segment_hash, seg.header_bytes, seg.signature, h.count,
              h.t_first_ns, h.t_last_ns, now))
         segment_id = cur.lastrowid
+        assert segment_id is not None
         paths = [s.path for s in h.sources]
         rows = []
+        lines: list[StoredLine] = []
         for i, (data, leaf) in enumerate(zip(seg.entries, seg.leaf_hashes, strict=True)):
             e = pb.Entry.FromString(data)
-            rows.append((segment_id, i, e.time_ns, e.category, paths[e.source],
-                         line_locator(i, leaf), data))
+            t, category, path = e.time_ns, e.category, paths[e.source]
+            rows.append((segment_id, i, t, category, path, line_locator(i, leaf), data))
+            lines.append((i, path, t, category, e.template_id, e))
         conn.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?)", rows)
-        assert segment_id is not None
-        return AppendResult(pb.ACK_STORED, leaf_index=segment_id - 1)
+        assert agent_id is not None
+        templates = self._aggregator.add_segment(conn, segment_id, agent_id, lines)
+        return AppendResult(pb.ACK_STORED, leaf_index=segment_id - 1), templates
 
     async def add_checkpoint(self, size: int, root: bytes, note: bytes) -> CheckpointRow:
         """Record a signed checkpoint durably (on the writer thread)."""
@@ -475,6 +512,34 @@ class SQLiteStore:
                + (" WHERE a.name = ?" if agent else "") + " ORDER BY q.id")
         with self.reader() as conn:
             return [EquivocationRow(*r) for r in conn.execute(sql, (agent,) if agent else ())]
+
+    def window_data(self, *, window_start_ns: int, window_end_ns: int, baseline_start_ns: int,
+                    bucket_ns: int, agent: str | None = None, audit_cap: int = 200,
+                    now_ns: int | None = None) -> WindowData:
+        """What the insights detectors need for one window, read from the aggregates.
+
+        The window start moves back to a multiple of `bucket_ns` (a multiple of a minute), its
+        end forward to a whole minute; series cover baseline and window. `agent`: only that
+        agent's lines and segments. Audit lines are capped at `audit_cap` per category
+        (`audit_lines_total` has the full counts).
+
+        Raises:
+            ValueError: a bucket that is not a positive multiple of a minute, or
+                window_end_ns <= window_start_ns.
+            StoreError: the store cannot be read.
+        """
+        if window_end_ns <= window_start_ns:
+            raise ValueError(f"window: end {window_end_ns} is not after start {window_start_ns}")
+        try:
+            with self.reader() as conn:
+                conn.execute("BEGIN")  # one snapshot for every query of the window
+                return WindowReader(conn, agent=agent).read(
+                    window_start_ns=window_start_ns, window_end_ns=window_end_ns,
+                    baseline_start_ns=baseline_start_ns, bucket_ns=bucket_ns,
+                    audit_cap=audit_cap,
+                    now_ns=time.time_ns() if now_ns is None else now_ns)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot read the window's aggregates: {exc}") from exc
 
     def equivocation_count(self) -> int:
         with self.reader() as conn:

@@ -39,7 +39,7 @@ from agent.formats import (
     verify_segment,
 )
 from agent.spool import read_spool_segments
-from agent.store import SQLiteStore
+from agent.store import SQLiteStore, check_segment_rows, stored_line
 from agent.tls import PLAINTEXT, ClientTLS, open_channel
 
 ANCHOR_FILE = "anchor.checkpoint"
@@ -213,6 +213,7 @@ def verify_store(data_dir: Path, *, collector_key: NoteVerifier | None = None,
     store = SQLiteStore(data_dir, readonly=True)
     try:
         report = _verify_chains(_store_segments(store), require_genesis=True)
+        _check_aggregates(store)
         tree = MerkleLog()
         for header in _store_headers(store):
             tree.append(leaf_hash(segment_hash(header)))
@@ -247,6 +248,28 @@ def verify_store(data_dir: Path, *, collector_key: NoteVerifier | None = None,
         raise StoreError(f"{store.path}: cannot read store: {exc}") from exc
     finally:
         store.close()
+
+
+def _check_aggregates(store: SQLiteStore) -> None:
+    """The aggregates `sealtail summary` reads must be exactly what each segment's (verified)
+    lines give: an edited count or authentication row is named by agent and seq."""
+    if store.get_meta("aggregates_version") is None:
+        return  # written before aggregates existed and not opened by a collector since
+    after = 0
+    with store.reader() as conn:
+        while True:
+            rows = store.segments_page("", b"", after, 200)
+            if not rows:
+                return
+            for row in rows:
+                lines = [stored_line(r[0], r[3], pb.Entry.FromString(r[5]))
+                         for r in store.segment_entries(conn, row.segment_id)]
+                problem = check_segment_rows(conn, row.segment_id, row.agent_id, lines)
+                if problem:
+                    raise VerificationError(f"aggregates: {problem}",
+                                            code=ErrorCode.AGGREGATE_MISMATCH, agent=row.agent,
+                                            seq=row.seq)
+            after = rows[-1].segment_id
 
 
 def _store_headers(store: SQLiteStore) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -166,12 +167,16 @@ def test_saved_cursors_do_not_grow_with_rotated_and_deleted_files(
     agent = start_agent(tmp_path, agent_key, collector, rotate_wait_secs=0.2)
     log = logs / "app.log"
     written: list[bytes] = []
+
+    def at_least(n: int) -> Callable[[], bool]:
+        return lambda: collector.count() >= n
+
     try:
         for generation in range(6):
             batch = lines(f"g{generation}", 0, 20)
             write(log, batch)
-            written.extend(batch)
-            wait_until(lambda: collector.count() >= len(written), 30, message="lines shipped")
+            written += batch
+            wait_until(at_least(len(written)), 30, message="lines shipped")
             rotated = logs / "app.log.1"
             log.rename(rotated)
             time.sleep(0.5)  # rotate_wait: the agent drains and closes it
