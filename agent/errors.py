@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     INDEX_MISMATCH = "index_mismatch"
     AGGREGATE_MISMATCH = "aggregate_mismatch"  # a store's aggregates disagree with its lines
     BAD_PROOF = "bad_proof"
+    NO_SEGMENTS = "no_segments"  # nothing to verify (empty store, agent filter matching none)
     # signed notes, checkpoints and the collector-wide log
     MALFORMED_NOTE = "malformed_note"
     UNKNOWN_SIGNER = "unknown_signer"

@@ -180,12 +180,18 @@ def collector_key(data: Path) -> None:
     click.echo(verifier.vkey)
 
 
-def client_address(config_file: Path | None, flag: str | None) -> str:
-    """The collector address: the flag, else the config file's, else the default."""
+def client_address(config_file: Path | None, flag: str | None, *,
+                   announce: bool = True) -> str:
+    """The collector address: the flag, else the config file's, else the default (said on
+    stderr when `announce`, so a command never silently talks to a collector nobody named)."""
     if flag:
         return flag
     if config_file is None:
-        return cfg.ClientSection().collector
+        default = cfg.ClientSection().collector
+        if announce:
+            click.echo(f"using collector {default} (the default; pass --collector or "
+                       "--config to choose)", err=True)
+        return default
     data = cfg.load_toml(config_file)
     for table, key in (("client", "collector"), ("agent", "collector"), ("collector", "listen")):
         section = data.get(table, {})
@@ -196,6 +202,27 @@ def client_address(config_file: Path | None, flag: str | None) -> str:
         if isinstance(value, str) and value:
             return value
     raise ConfigError("no collector address (set client.collector)", file=str(config_file))
+
+
+def require_data_dir(path: Path) -> None:
+    """A collector data directory: it exists and holds sealtail.db (else ConfigError)."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such directory", key="--data")
+    if not (path / "sealtail.db").is_file():
+        raise ConfigError(f"{path}: not a collector data directory (no sealtail.db)",
+                          key="--data")
+
+
+def require_state_dir(path: Path) -> None:
+    """An agent state directory (head.json or spool/), or a spool directory of .seg files."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such directory", key="--spool")
+    if not path.is_dir():
+        raise ConfigError(f"{path}: not a directory", key="--spool")
+    if not ((path / "head.json").exists() or (path / "spool").is_dir()
+            or any(path.glob("*.seg"))):
+        raise ConfigError(f"{path}: not an agent state directory (no head.json, no spool/)",
+                          key="--spool")
 
 
 def _remember_tls(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -432,14 +459,19 @@ def verify(config_file: Path | None, address: str | None, agent_name: str, data:
             line = verify_bundle_file(bundle, collector_key=ckey, agent_key=next(iter(keys)))
             _print_line(line, as_json)
             return
+        if agent_name and not address and (data or spool):
+            raise UsageError("--agent filters --collector only")
         if data:
+            require_data_dir(data)
             report = verify_store(data, collector_key=ckey, anchors=anchors)
         elif spool:
             if len(keys) != 1:
                 raise UsageError("--spool needs exactly one --pubkey (the agent's .pub file)")
+            require_state_dir(spool)
             report = verify_spool(spool, next(iter(keys)))
         else:
-            report = verify_remote(client_address(config_file, address), agent_name,
+            report = verify_remote(client_address(config_file, address, announce=not as_json),
+                                   agent_name,
                                    pinned_keys=keys, collector_key=ckey, anchors=anchors,
                                    token=read_token(token_file),
                                    tls=client_tls(config_file))
@@ -490,6 +522,80 @@ def _print_line(line: Any, as_json: bool) -> None:
                f"{cp.root.hex()[:16]}")
     click.echo(f"{format_time(line.entry.time_ns)} {line.entry.category} "
                f"{terminal_line(line.entry.line)}")
+
+@main.command()
+@config_option
+@click.option("--collector", "address", help="Collector address HOST:PORT.")
+@click.option("--data", type=click.Path(path_type=Path),
+              help="Read a collector's data directory instead of asking a running collector.")
+@click.option("--agent", "agent_name", default="", help="Only this agent's.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@token_option
+@tls_options
+def equivocations(config_file: Path | None, address: str | None, data: Path | None,
+                  agent_name: str, as_json: bool, token_file: Path | None) -> None:
+    """List segments an agent key signed twice for one seq with different contents (a
+    forked chain, an agent restarted without its state, or a stolen key): the stored header
+    and the refused one, each with its signature. Exit 1 when there is any.
+
+    Example: sealtail equivocations --collector 127.0.0.1:7600 --json
+    """
+    from agent.verify import list_equivocations, read_store_equivocations
+
+    try:
+        if data is not None:
+            if address:
+                raise UsageError("give one of --collector, --data")
+            require_data_dir(data)
+            found = read_store_equivocations(data, agent_name)
+        else:
+            addr = client_address(config_file, address, announce=not as_json)
+            found = list_equivocations(addr, agent_name, token=read_token(token_file),
+                                       tls=client_tls(config_file))
+    except SealtailError as exc:
+        raise fail(exc) from exc
+    if not found:
+        if not as_json:
+            click.echo("no equivocations" + (f" of agent {agent_name}" if agent_name else ""))
+        return
+    for e in found:
+        click.echo(json.dumps(_equivocation_json(e)) if as_json else _equivocation_text(e))
+    sys.exit(1)
+
+
+def _signed_header_json(header: bytes, signature: bytes) -> dict[str, Any]:
+    from agent.formats import segment_hash
+
+    h = pb.SegmentHeader.FromString(header)
+    return {"hash": segment_hash(header).hex(), "boot_id": h.boot_id.hex(),
+            "prev_hash": h.prev_hash.hex(), "root": h.root.hex(), "count": h.count,
+            "t_first_ns": h.t_first_ns, "t_last_ns": h.t_last_ns,
+            "header_b64": base64.b64encode(header).decode(),
+            "signature_b64": base64.b64encode(signature).decode()}
+
+
+def _equivocation_json(e: Any) -> dict[str, Any]:
+    from agent.formats import key_id
+
+    return {"agent": e.agent, "agent_key": base64.b64encode(e.agent_key).decode(),
+            "key_id": key_id(e.agent_key), "seq": e.seq, "received": format_time(e.received_ns),
+            "stored": _signed_header_json(e.stored_header, e.stored_signature),
+            "refused": _signed_header_json(e.header, e.signature)}
+
+
+def _equivocation_text(e: Any) -> str:
+    j = _equivocation_json(e)
+    lines = [f"EQUIVOCATION {e.agent} [{j['key_id']}] seq {e.seq} (refused copy received "
+             f"{j['received']})"]
+    for which in ("stored", "refused"):
+        s = j[which]
+        span = (f"{format_time(s['t_first_ns'])}..{format_time(s['t_last_ns'])}"
+                if s["count"] else "-")
+        lines += [f"  {which:7} hash {s['hash']} boot {s['boot_id']} {s['count']} lines {span}",
+                  f"          header {s['header_b64']}",
+                  f"          signature {s['signature_b64']}"]
+    return "\n".join(lines)
+
 
 LAYER_NAMES = {0: "none", 1: "rules", 2: "model", 3: "fallback"}
 
