@@ -327,7 +327,8 @@ def format_time(ns: int) -> str:
 @click.option("--contains", default="", help="Only lines containing this text.")
 @click.option("--since", default=None, help="From this time (ISO 8601 or age like 24h).")
 @click.option("--until", default=None, help="Before this time (ISO 8601 or age).")
-@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N lines.")
+@click.option("--limit", type=click.IntRange(min=0), default=0,
+              help="At most N lines (0, the default: no limit).")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--token-file", type=click.Path(path_type=Path),
@@ -344,7 +345,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
     from agent.verify import rpc_error
 
     try:
-        addr = client_address(config_file, address)
+        addr = client_address(config_file, address, announce=not (as_json or count_only))
         tls = client_tls(config_file)
     except SealtailError as exc:
         raise fail(exc) from exc
@@ -352,19 +353,45 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
         agent=agent_name, category=category, contains=contains.encode(),
         since_ns=parse_time(since) if since else 0, until_ns=parse_time(until) if until else 0,
         limit=limit, count_only=count_only)
+    mismatches: list[str] = []
     try:
         with open_channel(addr, tls, [
                 ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
             stub = pb_grpc.QueryStub(channel)
+            count = printed = 0
             for page in stub.Search(request, timeout=600, metadata=token_metadata(token_file)):
-                if count_only:
-                    if not page.results:
-                        click.echo(page.count)
-                    continue
-                for r in page.results:
-                    click.echo(_render(r, as_json))
+                mismatches.extend(page.index_mismatches)
+                count = page.count
+                if not count_only:
+                    for r in page.results:
+                        click.echo(_render(r, as_json))
+                        printed += 1
+            if count_only:
+                click.echo(count)
+            unknown = unknown_category(category)
+            if unknown and not (count if count_only else printed):
+                raise UsageError(unknown)
     except grpc.RpcError as exc:
         raise click.ClickException(str(rpc_error(addr, exc, tls))) from exc
+    if mismatches:
+        for m in mismatches:
+            click.echo(f"WARNING: {m}", err=True)
+        click.echo(f"WARNING: the collector's index disagrees with {len(mismatches)} signed "
+                   "line(s); results above follow the signed bytes. Run `sealtail verify "
+                   "--collector` (index_mismatch).", err=True)
+        sys.exit(1)
+
+
+def unknown_category(category: str) -> str | None:
+    """The message for a --category that is not built in (user rules may add categories,
+    so it is said only when nothing matched)."""
+    from agent.classify import CATEGORIES, UNCLASSIFIED
+
+    known = (*CATEGORIES, UNCLASSIFIED)
+    if not category or category in known:
+        return None
+    return (f"--category {category!r} is not a built-in category (built in: "
+            f"{', '.join(known)}); user rules may add others, but no line matched it")
 
 
 def _render(r: pb.SearchResult, as_json: bool) -> str:

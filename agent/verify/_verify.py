@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -549,16 +551,24 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
             log.anchors = _check_anchors(tree, head, anchors, key,
                                          consistency=Consistency(stub, timeout_secs, md))
 
+            categories: Counter[str] = Counter()
+            leaves = 0
+
             def segments() -> Iterator[_Stored]:
+                nonlocal leaves
                 for stored in stub.Segments(pb.SegmentsRequest(agent=agent),
                                             timeout=timeout_secs, metadata=md):
                     s = stored.segment
+                    categories.update(_category(e) for e in s.entries)
+                    leaves = max(leaves, stored.leaf_index + 1)
                     yield _Stored(s.header, s.signature, list(s.entries))
 
             report = _verify_chains(segments(), require_genesis=True)
             _require_segments(report, f"collector {address}", agent)
             check_equivocations(remote_equivocations(stub, agent, timeout=timeout_secs,
                                                      metadata=md))
+            _check_query_index(stub, agent, categories, leaves, timeout=timeout_secs,
+                               metadata=md)
         except grpc.RpcError as exc:
             raise rpc_error(address, exc, tls) from exc
         except ValueError as exc:  # the announced vkey does not parse
@@ -572,6 +582,49 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
                                         "one of the given keys", code=ErrorCode.KEY_MISMATCH,
                                         agent=c.agent)
     return report
+
+
+def _category(entry: bytes) -> str:
+    try:
+        return pb.Entry.FromString(entry).category
+    except Exception:
+        return ""  # verify_segment names the unparseable entry
+
+
+_MISMATCH = re.compile(r"^agent=(.*?) segment seq=(\d+) line (\d+): (.*)$", re.S)
+
+
+def _check_query_index(stub: pb_grpc.QueryStub, agent: str, categories: Counter[str],
+                       leaves: int, *, timeout: float, metadata: Metadata) -> None:
+    """What the collector's query index answers must be what the verified segments hold:
+    the line count (all, and per category) and no line whose index disagrees with its bytes.
+
+    An operator who edits the index (a category, a time) is caught here, online. Only the
+    first `leaves` segments are counted: those verified (more may arrive meanwhile)."""
+    total = sum(categories.values())
+    for category, expected in (("", total), *sorted(categories.items())):
+        count, mismatches = 0, []
+        for page in stub.Search(pb.SearchRequest(agent=agent, category=category,
+                                                 count_only=True, leaves=leaves),
+                                timeout=timeout, metadata=metadata):
+            mismatches.extend(page.index_mismatches)
+            count = page.count
+        if mismatches:
+            more = f" ({len(mismatches)} lines in all)" if len(mismatches) > 1 else ""
+            m = _MISMATCH.match(mismatches[0])
+            if m:
+                raise VerificationError(
+                    f"the collector's query index: {m.group(4)}{more}",
+                    code=ErrorCode.INDEX_MISMATCH, agent=m.group(1), seq=int(m.group(2)),
+                    line=int(m.group(3)))
+            raise VerificationError(f"the collector's query index: {mismatches[0]}{more}",
+                                    code=ErrorCode.INDEX_MISMATCH)
+        if count != expected:
+            what = f"of category {category!r}" if category else "in all"
+            raise VerificationError(
+                f"the collector's query index answers {count} lines {what}; the verified "
+                f"segments hold {expected}", code=ErrorCode.INDEX_MISMATCH,
+                agent=agent or None)
 
 
 # ---------------------------------------------------------------- proof bundles
