@@ -72,6 +72,9 @@ class ErrorCode(StrEnum):
     MALFORMED_BUNDLE = "malformed_bundle"
     # access control
     UNAUTHENTICATED = "unauthenticated"
+    # answers of a reachable collector to a query
+    NOT_FOUND = "not_found"              # no such segment or line
+    INVALID_REQUEST = "invalid_request"  # the collector refused the request's arguments
     NAME_TAKEN = "name_taken"
     # insights
     MALFORMED_SUMMARY = "malformed_summary"

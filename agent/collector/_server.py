@@ -367,7 +367,7 @@ class QueryTokenInterceptor(_Interceptor):
         got = dict(details.invocation_metadata or ()).get("authorization", "")
         if hmac.compare_digest(str(got).encode(), self._expected):
             return handler
-        return _deny(handler)
+        return _deny(handler, _REJECTED if got else _DENIED)
 
 
 class StrictDecoding(_Interceptor):
@@ -421,14 +421,16 @@ def _decoding(handler: Any, method: str) -> Any:
 
 
 _DENIED = "this collector requires a bearer token for queries (--token-file)"
+_REJECTED = ("the query token was rejected: it is not the one in the collector's "
+             "query_token_file (check --token-file)")
 
 
-def _deny(handler: Any) -> Any:
+def _deny(handler: Any, why: str) -> Any:
     async def unary(request: Any, context: Context) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, why)
 
     async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, why)
         yield  # pragma: no cover - abort raised
 
     kwargs = {"request_deserializer": handler.request_deserializer,

@@ -511,8 +511,13 @@ def rpc_error(address: str, exc: grpc.RpcError, tls: ClientTLS = PLAINTEXT) -> S
     """A failed call as a SealtailError, with what a TLS failure most likely means."""
     code: grpc.StatusCode = exc.code()
     details = exc.details() or ""
-    error = (ErrorCode.UNAUTHENTICATED if code == grpc.StatusCode.UNAUTHENTICATED
-             else ErrorCode.COLLECTOR_UNAVAILABLE)
+    error = {grpc.StatusCode.UNAUTHENTICATED: ErrorCode.UNAUTHENTICATED,
+             grpc.StatusCode.PERMISSION_DENIED: ErrorCode.UNAUTHENTICATED,
+             grpc.StatusCode.NOT_FOUND: ErrorCode.NOT_FOUND,
+             grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.INVALID_REQUEST,
+             grpc.StatusCode.FAILED_PRECONDITION: ErrorCode.INVALID_REQUEST,
+             grpc.StatusCode.OUT_OF_RANGE: ErrorCode.INVALID_REQUEST,
+             }.get(code, ErrorCode.COLLECTOR_UNAVAILABLE)
     hint = tls.explain(address, details) if code == grpc.StatusCode.UNAVAILABLE else None
     return SealtailError(f"collector {address}: {code.name}: {details}"
                          + (f"\n  {hint}" if hint else ""), code=error)
