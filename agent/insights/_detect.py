@@ -263,7 +263,7 @@ def _with_refs(a: Anomaly, refs: Sequence[LineRef], settings: InsightSettings) -
 # --- templates -----------------------------------------------------------------------------
 
 def _has_history(data: WindowData) -> bool:
-    return any(t.first_seen_ns < data.window_start_ns for t in data.templates)
+    return any(t.total_before > 0 for t in data.templates)
 
 
 def new_templates(data: WindowData, settings: InsightSettings) -> Findings:
@@ -276,9 +276,12 @@ def new_templates(data: WindowData, settings: InsightSettings) -> Findings:
         return [], ["new templates not judged: no history before the window"]
     found = []
     for t in data.templates:
-        if not data.window_start_ns <= t.first_seen_ns < data.window_end_ns:
-            continue
         n = window_count(t.series, data)
+        # No line before the window counts as new even if the first sighting is recorded a
+        # little earlier (an ingest time ahead of the lines' own times, a rounded bucket).
+        if not (data.window_start_ns <= t.first_seen_ns < data.window_end_ns
+                or (t.total_before == 0 and n and t.first_seen_ns < data.window_end_ns)):
+            continue
         found.append(Anomaly(
             kind="new_template", subject=t.template, score=float(max(n, 1)),
             detail=f"new {t.category} template first seen at {fmt_time(t.first_seen_ns)}; "
@@ -302,7 +305,7 @@ def rare_templates(data: WindowData, settings: InsightSettings) -> Findings:
     found = []
     span = data.window_end_ns - data.window_start_ns
     for t in data.templates:
-        if t.first_seen_ns >= data.window_start_ns:
+        if t.first_seen_ns >= data.window_start_ns or t.total_before == 0:
             continue  # new, reported as such
         n = window_count(t.series, data)
         total = t.total_before + n
@@ -409,7 +412,7 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
     flags a quiet one doubling; after it, noise is about 1 at every rate.
 
     Guards: a spike needs >= `rate_min_count` lines and >= `rate_min_ratio` x the median;
-    a drop a median >= `rate_min_count`, a bucket inside the window that ended at least
+    a drop a median >= `rate_min_drop_median`, a bucket inside the window that ended at least
     `rate_settle_secs` before now, and a count <= median / `rate_min_ratio`. Only baseline
     buckets after a series first appears count, and a series with fewer than
     `rate_min_baseline_buckets` of them is not scored. New templates are left to
@@ -452,9 +455,9 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
               examples: Callable[[int], tuple[list[LineRef], bool]]) -> None:
         nonlocal sparse
         # Cheap exit for the many quiet series: a spike needs a window bucket of at least
-        # rate_min_count lines, a drop a reference median that high, so at least half of
-        # rate_min_baseline_buckets baseline buckets that high.
-        busy = sum(1 for b, n in series.items() if n >= settings.rate_min_count
+        # rate_min_count lines, a drop a reference median of rate_min_drop_median, so at
+        # least half of rate_min_baseline_buckets baseline buckets that high.
+        busy = sum(1 for b, n in series.items() if n >= settings.rate_min_drop_median
                    and since <= b < win_start)
         if busy * 2 < settings.rate_min_baseline_buckets and not any(
                 series.get(b, 0) >= settings.rate_min_count for b in win):
@@ -476,7 +479,7 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
             if (z >= settings.rate_threshold and x >= settings.rate_min_count
                     and x >= settings.rate_min_ratio * max(base.median, 1.0)):
                 spikes.append((z, b, x, base))
-            elif (-z >= settings.rate_threshold and base.median >= settings.rate_min_count
+            elif (-z >= settings.rate_threshold and base.median >= settings.rate_min_drop_median
                   and x * settings.rate_min_ratio <= base.median
                   and b + data.bucket_ns <= settled):
                 drops.append((-z, b, x, base))

@@ -69,7 +69,8 @@ table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; vertical-align: top; padding: 7px 8px;
   border-top: 1px solid var(--line); }
 th { font-size: 12px; color: var(--muted); font-weight: 600; border-top: 0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { text-align: right; }
 code, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
 .tpl { overflow-wrap: anywhere; }
 .refs { color: var(--muted); font-size: 12px; margin-top: 3px; overflow-wrap: anywhere; }

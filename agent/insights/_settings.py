@@ -17,9 +17,11 @@ class InsightSettings:
             who mistypes rarely fails five times in a row, a guessing script always does.
         rate_threshold: robust z-score (distance from the baseline median in robust standard
             deviations, see `_detect.rate_anomalies`) from which a bucket is a spike or drop.
-        rate_min_count: a spike needs at least this many lines in the bucket, a drop a
-            baseline median of at least this many: 0 -> 2 is not a spike, and a series
-            that quiet has no rate worth judging.
+        rate_min_count: a spike needs at least this many lines in the bucket: 0 -> 2 is not
+            a spike.
+        rate_min_drop_median: a drop needs a usual (median) count of at least this many:
+            a quiet, bursty series is empty now and then (scanners, usually 13-15 tries an
+            hour, had an empty hour in 2 of 200 steady 72 h windows at 10).
         rate_min_ratio: a spike must also be this many times the baseline median (and a drop
             at most 1/this of it), so a large but noisy series does not flag small wobbles.
         rate_min_baseline_buckets: a window bucket is compared with baseline buckets at the
@@ -53,6 +55,7 @@ class InsightSettings:
     brute_force_failures: int = 5
     rate_threshold: float = 6.0
     rate_min_count: int = 10
+    rate_min_drop_median: int = 20
     rate_min_ratio: float = 3.0
     rate_min_baseline_buckets: int = 12
     rate_settle_secs: float = 60.0

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from agent.insights._model import LineRef, Summary
 from agent.insights._timefmt import fmt_duration, fmt_time
 
 # C0 controls, DEL, C1 controls: a line must not drive the terminal (colours, clearing,
-# titles, \r overprinting a line with a forged one). Bidi overrides and isolates too: they
-# reorder what is shown ("Trojan Source"), so a name could read as another.
+# titles, \r overprinting a line with a forged one).
 _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-_CONTROLS.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F),
-                                              *range(0x2066, 0x206A))})
+# Beyond ASCII, every format character (bidi overrides and isolates reorder what is shown,
+# "Trojan Source"; zero-width ones make "adm\u200bin" read as "admin"), line and paragraph
+# separators, surrogates and private-use characters are shown escaped as well: in an audit
+# report what is on screen must be what is in the line.
+_HIDDEN = frozenset(("Cc", "Cf", "Cs", "Co", "Zl", "Zp"))
+
+
+def _escape(c: str) -> str:
+    n = ord(c)
+    return f"\\x{n:02x}" if n < 0x100 else f"\\u{n:04x}" if n < 0x10000 else f"\\U{n:08x}"
 
 
 TEXT_LINES_PER_GROUP = 3
@@ -24,8 +32,12 @@ def _clip(text: str, n: int = 160) -> str:
 
 
 def escape_terminal(text: str) -> str:
-    """`text` with every control and bidi-control character shown as \\xNN or \\uNNNN."""
-    return text.translate(_CONTROLS)
+    """`text` with every control, format (bidi, zero-width), separator, surrogate and
+    private-use character shown as \\xNN, \\uNNNN or \\UNNNNNNNN."""
+    if text.isascii():
+        return text.translate(_CONTROLS)
+    return "".join(_escape(c) if c < "\x20" or "\x7f" <= c < "\xa0"
+                   or unicodedata.category(c) in _HIDDEN else c for c in text)
 
 
 def format_ref(ref: LineRef) -> str:
@@ -81,7 +93,7 @@ def render_text(summary: Summary) -> str:
     if s.audit:
         out += ["", "Audit trail (security alerts, admin changes), by template"]
         for g in s.audit:
-            out.append(f"  {g.category:<14} {g.count:>6,}×  {e(g.template)}")
+            out.append(f"  {e(g.category):<14} {g.count:>6,}×  {e(g.template)}")
             for line in g.lines[:TEXT_LINES_PER_GROUP]:
                 out.append(f"      {format_ref(line.ref)}  {fmt_time(line.time_ns)}  "
                            f"{e(_clip(line.text))}")

@@ -214,15 +214,18 @@ class WindowReader:
             times = [t for (t,) in self._conn.execute(
                 "SELECT received_ns FROM segments WHERE agent_id = ? AND received_ns >= ?"
                 " AND received_ns < ? ORDER BY received_ns", (agent_id, base, end))]
-            (last,) = self._conn.execute(
-                "SELECT max(received_ns) FROM segments WHERE agent_id = ? AND received_ns < ?",
+            row = self._conn.execute(
+                "SELECT received_ns, seq, count FROM segments WHERE agent_id = ? AND"
+                " received_ns < ? ORDER BY received_ns DESC, seq DESC LIMIT 1",
                 (agent_id, end)).fetchone()
-            if last is None:
+            if row is None:
                 continue  # nothing from this agent up to the window's end
+            last, seq, count = row
             gaps = [b - a for a, b in itertools.pairwise(times)
                     if a < start]  # gaps that begin in the baseline
             out.append(AgentActivity(
                 agent=name, last_segment_ns=int(last),
                 median_gap_ns=int(statistics.median(gaps)) if gaps else 0,
-                segments_in_window=sum(1 for t in times if t >= start)))
+                segments_in_window=sum(1 for t in times if t >= start),
+                last_line=LineRef(name, int(seq), int(count) - 1) if count else None))
         return out

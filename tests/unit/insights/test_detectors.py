@@ -174,6 +174,16 @@ def test_template_first_seen_in_the_window_is_new():
                                                                (ref(1),))]
 
 
+def test_template_with_no_line_before_the_window_is_new_whatever_its_first_seen_time():
+    """A first sighting recorded just before the window, with no line before it, is new,
+    and not "rare" with a zero chance."""
+    t = template("oom-killer: <*>", category="error", first_seen=START - 30 * NS,
+                 series={START + HOUR: 2})
+    data = window(templates=[template(), t])
+    assert [a.subject for a in new_templates(data, S)[0]] == ["oom-killer: <*>"]
+    assert rare_templates(data, S)[0] == []
+
+
 def test_new_templates_are_not_judged_without_history():
     """When nothing predates the window, "new" means nothing: no anomaly, a note."""
     only = template("x", first_seen=START, series={START: 1})

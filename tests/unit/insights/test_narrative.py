@@ -109,3 +109,10 @@ def test_a_generated_narrative_is_flagged_in_the_summary(data):
 
     s = replace(summarize(data), narrative="Model text.", narrative_generated=True)
     assert summary_from_json(summary_to_json(s)).narrative_generated
+
+
+def test_a_worker_that_does_not_answer_in_time_is_stopped(data):
+    """Past narrative_timeout_secs the worker is killed and the error says so."""
+    settings = InsightSettings(narrative_model=str(CLASSIFIER), narrative_timeout_secs=0.01)
+    with pytest.raises(ModelError, match="did not answer within 0.01 s"):
+        generated_narrative(summarize(data), settings)

@@ -6,6 +6,8 @@ import re
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agent.insights import (
     AgentActivity,
@@ -54,13 +56,19 @@ def evil_summary():
 
 
 def controls(text: str) -> set[str]:
-    return {c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf")}
+    return {c for c in text if c != "\n"
+            and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")}
 
 
 def test_escape_terminal_shows_controls_and_bidi_overrides():
     """ESC, BEL, CR, DEL, C1 and bidi overrides become visible escapes."""
     assert escape_terminal("a\x1b[2Jb\x07\r\x7f\x9b\u202e") == \
         "a\\x1b[2Jb\\x07\\x0d\\x7f\\x9b\\u202e"
+
+
+def test_escape_terminal_shows_zero_width_and_separator_characters():
+    """A zero-width space, soft hyphen or line separator cannot hide in a name."""
+    assert escape_terminal("adm\u200bin\xad\u2028é") == "adm\\u200bin\\xad\\u2028é"
 
 
 def test_text_report_carries_no_control_character_from_a_line():
@@ -142,3 +150,28 @@ def test_a_long_window_is_drawn_with_at_most_288_bars_a_row():
     timeline = page.split("lines per category over time")[1].split("</svg>")[0]
     assert 200 < timeline.count("<rect") - 1 <= 288  # minus the row's background
     assert "one bar = 35 min" in page
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(min_size=1, max_size=40))
+def test_any_line_text_is_escaped_in_both_reports(text):
+    """Whatever a line, template or user name holds, the text report carries no control
+    character and the page no tag or entity that was not ours."""
+    from agent.insights import AuditGroup, CountedKey, Summary
+
+    def summary(text: str) -> Summary:
+        line = AuditLine(ref=ref(1), time_ns=START, category="admin_change",
+                         template_id="t", text=text)
+        return Summary(
+            window_start_ns=START, window_end_ns=END, agent_filter=None, total_lines=1,
+            counts_by_category={"admin_change": 1}, counts_by_agent={}, category_timeline={},
+            bucket_ns=600 * NS,
+            audit=[AuditGroup("admin_change", "t", text, 1, (ref(1),), (line,))],
+            failed_logins_by_user=[CountedKey(text, 3, (ref(2),))],
+            failed_logins_by_address=[], anomalies=[], narrative=text)
+
+    assert controls(render_text(summary(text))) == set()
+    page, plain = render_html(summary(text)), render_html(summary("x"))
+    assert controls(page) == set()
+    for c in "<>\"":  # every one in the page is ours: the same number as with harmless text
+        assert page.count(c) == plain.count(c)

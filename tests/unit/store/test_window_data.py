@@ -149,6 +149,7 @@ def test_agent_activity_counts_segments_arrived_in_the_window(store: SQLiteStore
     assert activity["web-1"].segments_in_window == 5
     assert activity["db-1"].segments_in_window == 1
     assert now - HOUR < activity["web-1"].last_segment_ns <= now
+    assert activity["web-1"].last_line == LineRef("web-1", 4, 4)  # 5 sudo lines in seq 4
     only = window(store, window_start_ns=now - HOUR, window_end_ns=now + MIN,
                   baseline_start_ns=now - 2 * HOUR, agent="db-1")
     assert [a.agent for a in only.agents] == ["db-1"]
