@@ -232,7 +232,8 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
                      context: Context) -> AsyncIterator[pb.SearchResponse]:
         flt = SearchFilter(agent=request.agent, category=request.category,
                            contains=request.contains, since_ns=request.since_ns,
-                           until_ns=request.until_ns, leaves=request.leaves)
+                           until_ns=request.until_ns,
+                           leaves=min(request.leaves, MAX_STORED_SEQ))  # SQLite: signed 64-bit
         limit = request.limit or None
         count = 0
         after = (0, -1)
