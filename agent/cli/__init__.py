@@ -24,7 +24,14 @@ import grpc
 from agent import config as cfg
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
-from agent.errors import ConfigError, KeyFileError, ModelError, SealtailError, VerificationError
+from agent.errors import (
+    ConfigError,
+    ErrorCode,
+    KeyFileError,
+    ModelError,
+    SealtailError,
+    VerificationError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,10 +163,39 @@ def collector(config_file: Path | None, listen: str | None, data: Path | None,
             "ops.log_format": log_format, "ops.http_listen": http_listen})
         conf.check(str(config_file) if config_file else "command line")
         setup_logging(log_level, conf.ops.log_format)
+        check_port_free(conf.collector.listen)  # before the data dir, store or key exist
         asyncio.run(run_collector(conf))
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
         raise fail(exc) from exc
+
+
+def check_port_free(listen: str) -> None:
+    """Fail with listen_failed when something already listens on HOST:PORT (port 0: any free
+    port will do). A start that would fail to listen must not first create a data directory,
+    a store and a checkpoint key; the server's own bind still decides (a race stays possible).
+    """
+    import errno
+    import socket
+
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, int(port), type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # the server reports an address it cannot resolve
+    for family, kind, proto, _name, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise SealtailError(
+                        f"cannot listen on {listen}: the address is in use by another "
+                        "process (nothing was created)", code=ErrorCode.LISTEN_FAILED) from exc
 
 
 @main.command(name="collector-key")
