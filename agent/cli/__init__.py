@@ -562,6 +562,8 @@ def verify(config_file: Path | None, address: str | None, agent_name: str, data:
                 "key_pinned": log.key_pinned,
                 "anchors": [a.size for a in log.anchors]},
             "anchored": bool(log and log.anchors),
+            "equivocations_checked": report.equivocations_checked,
+            "index_checked_lines": report.index_checked,
             "summary": report.summary()}))
     else:
         click.echo(report.summary())

@@ -76,6 +76,9 @@ class VerifyReport:
     unsealed_lines: int = 0
     unsealed: list[str] = field(default_factory=list)
     log: LogCoverage | None = None
+    equivocations_checked: bool = False  # the store/collector holds no equivocation evidence
+    index_checked: int = 0               # lines counted through the query index (0: not done)
+    spool: bool = False                  # an agent's spool (may be empty: all acknowledged)
 
     @property
     def segments(self) -> int:
@@ -92,6 +95,12 @@ class VerifyReport:
                 timespec="seconds") if c.last_time_ns else "-"
             parts.append(f"{c.agent} [{key_id(c.agent_key)}] seq {c.first_seq}..{c.last_seq} "
                          f"(last line {last}, head {c.last_hash.hex()[:16]})")
+        if self.spool and not self.chains:
+            parts.append("the spool is empty: every sealed segment was acknowledged")
+        if self.equivocations_checked:
+            parts.append("no equivocations")
+        if self.index_checked:
+            parts.append(f"query index agrees ({self.index_checked} lines)")
         if self.unsealed:
             parts.append("NOT verified: " + ", ".join(self.unsealed))
         log = self.log
@@ -360,6 +369,7 @@ def verify_store(data_dir: Path, *, collector_key: NoteVerifier | None = None,
                 raise KeyFileError("an anchor needs the collector key (pass --collector-key)")
             log.anchors = _check_anchors(tree, None, anchors, key)
         check_equivocations(store_equivocations(store))
+        report.equivocations_checked = True
         return report
     except sqlite3.Error as exc:
         raise StoreError(f"{store.path}: cannot read store: {exc}") from exc
@@ -454,6 +464,7 @@ def verify_spool(state_dir: Path, public_key: bytes) -> VerifyReport:
                 read_spool_segments(state_dir)]
     report = _verify_chains((_Stored(s.header, s.signature, list(s.entries)) for s in segments),
                             require_genesis=False, expected_key=public_key)
+    report.spool = True
     cursors: dict[tuple[int, int], tuple[str, int]] = {}
     last_seq: int | None = None
     head_file = state_dir / "head.json"
@@ -572,8 +583,10 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
             _require_segments(report, f"collector {address}", agent)
             check_equivocations(remote_equivocations(stub, agent, timeout=timeout_secs,
                                                      metadata=md))
+            report.equivocations_checked = True
             _check_query_index(stub, agent, categories, leaves, timeout=timeout_secs,
                                metadata=md)
+            report.index_checked = sum(categories.values())
         except grpc.RpcError as exc:
             raise rpc_error(address, exc, tls) from exc
         except ValueError as exc:  # the announced vkey does not parse

@@ -120,4 +120,5 @@ def test_an_unedited_store_answers_queries_without_warnings(
     assert count(collector, "--since", "24h", "--contains", "sudo") == (0, 1, "")
     assert count(collector, "--until", "24h") == (0, 0, "")
     assert count(collector, "--agent", "host-b") == (0, 0, "")
-    run_cli("verify", "--collector", collector.address)
+    out = run_cli("verify", "--collector", collector.address).stdout
+    assert "no equivocations" in out and "query index agrees (4 lines)" in out
