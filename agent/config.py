@@ -335,8 +335,11 @@ class ClientConfig:
 
 def _check_address(value: str, file: str, key: str) -> None:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not host or not port.isdigit():
         raise ConfigError(f"expected HOST:PORT, got {value!r}", file=file, key=key)
+    if not 0 <= int(port) <= 65535:
+        raise ConfigError(f"port {port} is out of range (0-65535) in {value!r}", file=file,
+                          key=key)
 
 
 def is_loopback(address: str) -> bool:

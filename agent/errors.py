@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     INDEX_MISMATCH = "index_mismatch"
     AGGREGATE_MISMATCH = "aggregate_mismatch"  # a store's aggregates disagree with its lines
     BAD_PROOF = "bad_proof"
+    NO_SEGMENTS = "no_segments"  # nothing to verify (empty store, agent filter matching none)
     # signed notes, checkpoints and the collector-wide log
     MALFORMED_NOTE = "malformed_note"
     UNKNOWN_SIGNER = "unknown_signer"
@@ -71,6 +72,9 @@ class ErrorCode(StrEnum):
     MALFORMED_BUNDLE = "malformed_bundle"
     # access control
     UNAUTHENTICATED = "unauthenticated"
+    # answers of a reachable collector to a query
+    NOT_FOUND = "not_found"              # no such segment or line
+    INVALID_REQUEST = "invalid_request"  # the collector refused the request's arguments
     NAME_TAKEN = "name_taken"
     # insights
     MALFORMED_SUMMARY = "malformed_summary"

@@ -114,6 +114,19 @@ def load_authorized_keys(path: Path) -> frozenset[bytes]:
     return frozenset(keys)
 
 
+def _not_a_verifier(line: str, problem: str) -> str:
+    """Why a line is not a collector verifier key, saying what it looks like instead."""
+    where = ("the collector's verifier key is DATA/collector.vkey (`sealtail collector-key "
+             "--data DATA`)")
+    if line.startswith(PRIVATE_TAG + " "):
+        return f"this is an agent private key, not a verifier key; {where}"
+    if line.startswith(PUBLIC_TAG + " "):
+        return f"this looks like an agent public key, not a verifier key; {where}"
+    if problem.startswith("a verifier key is"):
+        return f"not a verifier key (expected one line name+keyid+base64); {where}"
+    return f"not a verifier key (name+keyid+base64): {problem}"
+
+
 def load_note_verifier(path: Path) -> NoteVerifier:
     """Read a checkpoint verifier key (``name+keyid+base64``, the first non-comment line)."""
     try:
@@ -126,6 +139,5 @@ def load_note_verifier(path: Path) -> NoteVerifier:
             try:
                 return NoteVerifier.parse(line)
             except ValueError as exc:
-                raise KeyFileError(f"{path}: not a verifier key (name+keyid+base64): {exc}"
-                                   ) from exc
+                raise KeyFileError(f"{path}: {_not_a_verifier(line, str(exc))}") from exc
     raise KeyFileError(f"{path}: no verifier key in the file")

@@ -188,7 +188,9 @@ class AgentOps:
                     st = os.stat(c.path)
                     if (st.st_dev, st.st_ino) == (c.identity.device, c.identity.inode):
                         size = st.st_size
+                sealed = self.watch.sealed_offset(c.identity.device, c.identity.inode)
                 files.append({"path": c.path, "inode": c.identity.inode, "offset": c.offset,
+                              "sealed_offset": sealed,
                               "size": size})
         sp = self._spool.statistics()
         w = self.watch.statistics()
@@ -215,7 +217,10 @@ class AgentOps:
             "spool": {"segments": sp.segments, "bytes": sp.bytes, "oldest_seq": sp.oldest_seq,
                       "oldest_age_secs": round(w.oldest_unacknowledged_age_secs, 3),
                       "next_seq": self._spool.head.next_seq},
-            "ship": {"connected": sh.connected, "segments_sent": sh.segments_sent,
+            # connected: a stream is open and acknowledging (the shipper's own flag is set
+            # as soon as a segment is handed to gRPC, before any connection exists)
+            "ship": {"connected": sh.connected and sh.state == "shipping",
+                     "state": str(sh.state), "segments_sent": sh.segments_sent,
                      "segments_acknowledged": sh.segments_acked,
                      "lines_acknowledged": w.lines_acknowledged,
                      "last_ack_unix": w.last_ack_unix, "reconnects": sh.reconnects,

@@ -163,7 +163,7 @@ class ChainHeadResponse(_message.Message):
     def __init__(self, found: _Optional[bool] = ..., next_seq: _Optional[int] = ..., last_hash: _Optional[bytes] = ..., lines_total: _Optional[int] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("agent", "category", "contains", "since_ns", "until_ns", "limit", "count_only")
+    __slots__ = ("agent", "category", "contains", "since_ns", "until_ns", "limit", "count_only", "leaves")
     AGENT_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     CONTAINS_FIELD_NUMBER: _ClassVar[int]
@@ -171,6 +171,7 @@ class SearchRequest(_message.Message):
     UNTIL_NS_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     COUNT_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LEAVES_FIELD_NUMBER: _ClassVar[int]
     agent: str
     category: str
     contains: bytes
@@ -178,7 +179,8 @@ class SearchRequest(_message.Message):
     until_ns: int
     limit: int
     count_only: bool
-    def __init__(self, agent: _Optional[str] = ..., category: _Optional[str] = ..., contains: _Optional[bytes] = ..., since_ns: _Optional[int] = ..., until_ns: _Optional[int] = ..., limit: _Optional[int] = ..., count_only: _Optional[bool] = ...) -> None: ...
+    leaves: int
+    def __init__(self, agent: _Optional[str] = ..., category: _Optional[str] = ..., contains: _Optional[bytes] = ..., since_ns: _Optional[int] = ..., until_ns: _Optional[int] = ..., limit: _Optional[int] = ..., count_only: _Optional[bool] = ..., leaves: _Optional[int] = ...) -> None: ...
 
 class SearchResult(_message.Message):
     __slots__ = ("agent", "agent_key", "seq", "index", "source", "entry")
@@ -197,12 +199,14 @@ class SearchResult(_message.Message):
     def __init__(self, agent: _Optional[str] = ..., agent_key: _Optional[bytes] = ..., seq: _Optional[int] = ..., index: _Optional[int] = ..., source: _Optional[str] = ..., entry: _Optional[bytes] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
-    __slots__ = ("results", "count")
+    __slots__ = ("results", "count", "index_mismatches")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_MISMATCHES_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[SearchResult]
     count: int
-    def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., count: _Optional[int] = ...) -> None: ...
+    index_mismatches: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ..., count: _Optional[int] = ..., index_mismatches: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SegmentsRequest(_message.Message):
     __slots__ = ("agent", "agent_key", "headers_only")

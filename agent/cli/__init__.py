@@ -24,7 +24,14 @@ import grpc
 from agent import config as cfg
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
-from agent.errors import ConfigError, KeyFileError, ModelError, SealtailError, VerificationError
+from agent.errors import (
+    ConfigError,
+    ErrorCode,
+    KeyFileError,
+    ModelError,
+    SealtailError,
+    VerificationError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -156,10 +163,39 @@ def collector(config_file: Path | None, listen: str | None, data: Path | None,
             "ops.log_format": log_format, "ops.http_listen": http_listen})
         conf.check(str(config_file) if config_file else "command line")
         setup_logging(log_level, conf.ops.log_format)
+        check_port_free(conf.collector.listen)  # before the data dir, store or key exist
         asyncio.run(run_collector(conf))
     except SealtailError as exc:
         logging.getLogger("sealtail").error("%s", exc)
         raise fail(exc) from exc
+
+
+def check_port_free(listen: str) -> None:
+    """Fail with listen_failed when something already listens on HOST:PORT (port 0: any free
+    port will do). A start that would fail to listen must not first create a data directory,
+    a store and a checkpoint key; the server's own bind still decides (a race stays possible).
+    """
+    import errno
+    import socket
+
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, int(port), type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except OSError:
+        return  # the server reports an address it cannot resolve
+    for family, kind, proto, _name, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    raise SealtailError(
+                        f"cannot listen on {listen}: the address is in use by another "
+                        "process (nothing was created)", code=ErrorCode.LISTEN_FAILED) from exc
 
 
 @main.command(name="collector-key")
@@ -180,12 +216,18 @@ def collector_key(data: Path) -> None:
     click.echo(verifier.vkey)
 
 
-def client_address(config_file: Path | None, flag: str | None) -> str:
-    """The collector address: the flag, else the config file's, else the default."""
+def client_address(config_file: Path | None, flag: str | None, *,
+                   announce: bool = True) -> str:
+    """The collector address: the flag, else the config file's, else the default (said on
+    stderr when `announce`, so a command never silently talks to a collector nobody named)."""
     if flag:
         return flag
     if config_file is None:
-        return cfg.ClientSection().collector
+        default = cfg.ClientSection().collector
+        if announce:
+            click.echo(f"using collector {default} (the default; pass --collector or "
+                       "--config to choose)", err=True)
+        return default
     data = cfg.load_toml(config_file)
     for table, key in (("client", "collector"), ("agent", "collector"), ("collector", "listen")):
         section = data.get(table, {})
@@ -196,6 +238,27 @@ def client_address(config_file: Path | None, flag: str | None) -> str:
         if isinstance(value, str) and value:
             return value
     raise ConfigError("no collector address (set client.collector)", file=str(config_file))
+
+
+def require_data_dir(path: Path) -> None:
+    """A collector data directory: it exists and holds sealtail.db (else ConfigError)."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such directory", key="--data")
+    if not (path / "sealtail.db").is_file():
+        raise ConfigError(f"{path}: not a collector data directory (no sealtail.db)",
+                          key="--data")
+
+
+def require_state_dir(path: Path) -> None:
+    """An agent state directory (head.json or spool/), or a spool directory of .seg files."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such directory", key="--spool")
+    if not path.is_dir():
+        raise ConfigError(f"{path}: not a directory", key="--spool")
+    if not ((path / "head.json").exists() or (path / "spool").is_dir()
+            or any(path.glob("*.seg"))):
+        raise ConfigError(f"{path}: not an agent state directory (no head.json, no spool/)",
+                          key="--spool")
 
 
 def _remember_tls(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -300,7 +363,8 @@ def format_time(ns: int) -> str:
 @click.option("--contains", default="", help="Only lines containing this text.")
 @click.option("--since", default=None, help="From this time (ISO 8601 or age like 24h).")
 @click.option("--until", default=None, help="Before this time (ISO 8601 or age).")
-@click.option("--limit", type=click.IntRange(min=0), default=0, help="At most N lines.")
+@click.option("--limit", type=click.IntRange(min=0), default=0,
+              help="At most N lines (0, the default: no limit).")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
 @click.option("--token-file", type=click.Path(path_type=Path),
@@ -317,7 +381,7 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
     from agent.verify import rpc_error
 
     try:
-        addr = client_address(config_file, address)
+        addr = client_address(config_file, address, announce=not (as_json or count_only))
         tls = client_tls(config_file)
     except SealtailError as exc:
         raise fail(exc) from exc
@@ -325,19 +389,45 @@ def query(config_file: Path | None, address: str | None, agent_name: str, catego
         agent=agent_name, category=category, contains=contains.encode(),
         since_ns=parse_time(since) if since else 0, until_ns=parse_time(until) if until else 0,
         limit=limit, count_only=count_only)
+    mismatches: list[str] = []
     try:
         with open_channel(addr, tls, [
                 ("grpc.max_receive_message_length", 256 * 1024 * 1024)]) as channel:
             stub = pb_grpc.QueryStub(channel)
+            count = printed = 0
             for page in stub.Search(request, timeout=600, metadata=token_metadata(token_file)):
-                if count_only:
-                    if not page.results:
-                        click.echo(page.count)
-                    continue
-                for r in page.results:
-                    click.echo(_render(r, as_json))
+                mismatches.extend(page.index_mismatches)
+                count = page.count
+                if not count_only:
+                    for r in page.results:
+                        click.echo(_render(r, as_json))
+                        printed += 1
+            if count_only:
+                click.echo(count)
+            unknown = unknown_category(category)
+            if unknown and not (count if count_only else printed):
+                raise UsageError(unknown)
     except grpc.RpcError as exc:
         raise click.ClickException(str(rpc_error(addr, exc, tls))) from exc
+    if mismatches:
+        for m in mismatches:
+            click.echo(f"WARNING: {m}", err=True)
+        click.echo(f"WARNING: the collector's index disagrees with {len(mismatches)} signed "
+                   "line(s); results above follow the signed bytes. Run `sealtail verify "
+                   "--collector` (index_mismatch).", err=True)
+        sys.exit(1)
+
+
+def unknown_category(category: str) -> str | None:
+    """The message for a --category that is not built in (user rules may add categories,
+    so it is said only when nothing matched)."""
+    from agent.classify import CATEGORIES, UNCLASSIFIED
+
+    known = (*CATEGORIES, UNCLASSIFIED)
+    if not category or category in known:
+        return None
+    return (f"--category {category!r} is not a built-in category (built in: "
+            f"{', '.join(known)}); user rules may add others, but no line matched it")
 
 
 def _render(r: pb.SearchResult, as_json: bool) -> str:
@@ -432,14 +522,19 @@ def verify(config_file: Path | None, address: str | None, agent_name: str, data:
             line = verify_bundle_file(bundle, collector_key=ckey, agent_key=next(iter(keys)))
             _print_line(line, as_json)
             return
+        if agent_name and not address and (data or spool):
+            raise UsageError("--agent filters --collector only")
         if data:
+            require_data_dir(data)
             report = verify_store(data, collector_key=ckey, anchors=anchors)
         elif spool:
             if len(keys) != 1:
                 raise UsageError("--spool needs exactly one --pubkey (the agent's .pub file)")
+            require_state_dir(spool)
             report = verify_spool(spool, next(iter(keys)))
         else:
-            report = verify_remote(client_address(config_file, address), agent_name,
+            report = verify_remote(client_address(config_file, address, announce=not as_json),
+                                   agent_name,
                                    pinned_keys=keys, collector_key=ckey, anchors=anchors,
                                    token=read_token(token_file),
                                    tls=client_tls(config_file))
@@ -467,6 +562,8 @@ def verify(config_file: Path | None, address: str | None, agent_name: str, data:
                 "key_pinned": log.key_pinned,
                 "anchors": [a.size for a in log.anchors]},
             "anchored": bool(log and log.anchors),
+            "equivocations_checked": report.equivocations_checked,
+            "index_checked_lines": report.index_checked,
             "summary": report.summary()}))
     else:
         click.echo(report.summary())
@@ -490,6 +587,80 @@ def _print_line(line: Any, as_json: bool) -> None:
                f"{cp.root.hex()[:16]}")
     click.echo(f"{format_time(line.entry.time_ns)} {line.entry.category} "
                f"{terminal_line(line.entry.line)}")
+
+@main.command()
+@config_option
+@click.option("--collector", "address", help="Collector address HOST:PORT.")
+@click.option("--data", type=click.Path(path_type=Path),
+              help="Read a collector's data directory instead of asking a running collector.")
+@click.option("--agent", "agent_name", default="", help="Only this agent's.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (JSON Lines).")
+@token_option
+@tls_options
+def equivocations(config_file: Path | None, address: str | None, data: Path | None,
+                  agent_name: str, as_json: bool, token_file: Path | None) -> None:
+    """List segments an agent key signed twice for one seq with different contents (a
+    forked chain, an agent restarted without its state, or a stolen key): the stored header
+    and the refused one, each with its signature. Exit 1 when there is any.
+
+    Example: sealtail equivocations --collector 127.0.0.1:7600 --json
+    """
+    from agent.verify import list_equivocations, read_store_equivocations
+
+    try:
+        if data is not None:
+            if address:
+                raise UsageError("give one of --collector, --data")
+            require_data_dir(data)
+            found = read_store_equivocations(data, agent_name)
+        else:
+            addr = client_address(config_file, address, announce=not as_json)
+            found = list_equivocations(addr, agent_name, token=read_token(token_file),
+                                       tls=client_tls(config_file))
+    except SealtailError as exc:
+        raise fail(exc) from exc
+    if not found:
+        if not as_json:
+            click.echo("no equivocations" + (f" of agent {agent_name}" if agent_name else ""))
+        return
+    for e in found:
+        click.echo(json.dumps(_equivocation_json(e)) if as_json else _equivocation_text(e))
+    sys.exit(1)
+
+
+def _signed_header_json(header: bytes, signature: bytes) -> dict[str, Any]:
+    from agent.formats import segment_hash
+
+    h = pb.SegmentHeader.FromString(header)
+    return {"hash": segment_hash(header).hex(), "boot_id": h.boot_id.hex(),
+            "prev_hash": h.prev_hash.hex(), "root": h.root.hex(), "count": h.count,
+            "t_first_ns": h.t_first_ns, "t_last_ns": h.t_last_ns,
+            "header_b64": base64.b64encode(header).decode(),
+            "signature_b64": base64.b64encode(signature).decode()}
+
+
+def _equivocation_json(e: Any) -> dict[str, Any]:
+    from agent.formats import key_id
+
+    return {"agent": e.agent, "agent_key": base64.b64encode(e.agent_key).decode(),
+            "key_id": key_id(e.agent_key), "seq": e.seq, "received": format_time(e.received_ns),
+            "stored": _signed_header_json(e.stored_header, e.stored_signature),
+            "refused": _signed_header_json(e.header, e.signature)}
+
+
+def _equivocation_text(e: Any) -> str:
+    j = _equivocation_json(e)
+    lines = [f"EQUIVOCATION {e.agent} [{j['key_id']}] seq {e.seq} (refused copy received "
+             f"{j['received']})"]
+    for which in ("stored", "refused"):
+        s = j[which]
+        span = (f"{format_time(s['t_first_ns'])}..{format_time(s['t_last_ns'])}"
+                if s["count"] else "-")
+        lines += [f"  {which:7} hash {s['hash']} boot {s['boot_id']} {s['count']} lines {span}",
+                  f"          header {s['header_b64']}",
+                  f"          signature {s['signature_b64']}"]
+    return "\n".join(lines)
+
 
 LAYER_NAMES = {0: "none", 1: "rules", 2: "model", 3: "fallback"}
 

@@ -126,7 +126,11 @@ def render(st: dict[str, Any]) -> str:
                     if sp["segments"] else "")))
     if st.get("live"):
         sh = st["ship"]
-        rows.append(("shipping", f"{'connected' if sh['connected'] else 'not connected'}; "
+        link = ("connected" if sh["connected"] else
+                {"connecting": "not connected (connecting)", "backoff":
+                 "not connected (retrying)", "refused": "not connected (refused)"}.get(
+                     sh.get("state", ""), "not connected"))
+        rows.append(("shipping", f"{link}; "
                      f"{sh['segments_acknowledged']} segments / {sh['lines_acknowledged']} lines "
                      f"acknowledged since start; {sh['reconnects']} reconnects, "
                      f"{sh['refusals']} refusals"
@@ -149,7 +153,11 @@ def render(st: dict[str, Any]) -> str:
     table = [header]
     for f in files:
         size = f["size"]
-        behind = "-" if size is None else str(max(0, size - f["offset"]))
+        # Bytes not yet in a durable segment: still in the file, or read and waiting in memory
+        # (disk full, spool full). Offline, the saved cursor is the sealed offset.
+        sealed = f.get("sealed_offset")
+        sealed = f["offset"] if sealed is None else sealed
+        behind = "-" if size is None else str(max(0, size - min(sealed, f["offset"])))
         table.append((f["path"], str(f["inode"]), str(f["offset"]),
                       "-" if size is None else str(size), behind))
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
@@ -192,12 +200,33 @@ def status(config_file: Path | None, state: Path | None, url: str | None,
     delivery = _delivery(state_dir)
     if delivery is not None:
         st["delivery"] = delivery
+    problems = attention(st, delivery)
+    if as_json:
+        st["attention"] = problems
     click.echo(json.dumps(st, indent=1) if as_json else render(st))
-    if delivery is not None:
+    if delivery is not None and not as_json:
+        click.echo(render_delivery(delivery))
+    if problems:
         if not as_json:
-            click.echo(render_delivery(delivery))
-        if not delivery["stale"] and delivery["state"] in ("refused", "disk_full", "spool_full"):
-            sys.exit(1)  # the agent is running but cannot ship or cannot read: say so
+            click.echo("attention: " + "; ".join(problems))
+        sys.exit(1)
+
+
+def attention(st: dict[str, Any], delivery: dict[str, Any] | None) -> list[str]:
+    """Why an operator should look (empty: all is well). `sealtail status` exits 1 on any:
+    the agent not running or not reachable, unhealthy, refused, disk or spool full."""
+    out = []
+    live = bool(st.get("live"))
+    if not live:
+        out.append("the agent is not running (or its HTTP endpoint is off: this is the "
+                   "offline view)" if delivery is None or delivery["stale"] else
+                   "the agent's HTTP endpoint did not answer")
+    elif not st["health"]["healthy"]:
+        out.append(f"unhealthy: {st['health']['reason']}")
+    if delivery is not None and delivery["state"] in ("refused", "disk_full", "spool_full"):
+        when = "when it stopped" if delivery["stale"] else "now"
+        out.append(f"delivery {delivery['state']} ({when}): {delivery['problem']}")
+    return out
 
 
 STALE_STATUS_SECS = 10.0

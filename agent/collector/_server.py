@@ -232,26 +232,25 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
                      context: Context) -> AsyncIterator[pb.SearchResponse]:
         flt = SearchFilter(agent=request.agent, category=request.category,
                            contains=request.contains, since_ns=request.since_ns,
-                           until_ns=request.until_ns)
+                           until_ns=request.until_ns,
+                           leaves=min(request.leaves, MAX_STORED_SEQ))  # SQLite: signed 64-bit
         limit = request.limit or None
         count = 0
         after = (0, -1)
         while limit is None or count < limit:
-            rows = await asyncio.to_thread(self._store.search_page, flt, after, PAGE_SIZE)
-            if not rows:
+            found = await asyncio.to_thread(self._store.search_page, flt, after, PAGE_SIZE)
+            if found.done:
                 break
-            after = (rows[-1].segment_id, rows[-1].index)
-            page = pb.SearchResponse()
-            for row in rows:
-                if flt.contains and flt.contains not in pb.Entry.FromString(row.entry).line:
-                    continue
+            after = found.after
+            page = pb.SearchResponse(index_mismatches=found.mismatches)
+            for row in found.rows:
                 count += 1
                 if not request.count_only:
                     page.results.add(agent=row.agent, agent_key=row.agent_key, seq=row.seq,
                                      index=row.index, source=row.source, entry=row.entry)
                 if limit is not None and count >= limit:
                     break
-            if page.results:
+            if page.results or page.index_mismatches:
                 yield page
         if request.count_only:
             yield pb.SearchResponse(count=count)
@@ -369,7 +368,7 @@ class QueryTokenInterceptor(_Interceptor):
         got = dict(details.invocation_metadata or ()).get("authorization", "")
         if hmac.compare_digest(str(got).encode(), self._expected):
             return handler
-        return _deny(handler)
+        return _deny(handler, _REJECTED if got else _DENIED)
 
 
 class StrictDecoding(_Interceptor):
@@ -423,14 +422,16 @@ def _decoding(handler: Any, method: str) -> Any:
 
 
 _DENIED = "this collector requires a bearer token for queries (--token-file)"
+_REJECTED = ("the query token was rejected: it is not the one in the collector's "
+             "query_token_file (check --token-file)")
 
 
-def _deny(handler: Any) -> Any:
+def _deny(handler: Any, why: str) -> Any:
     async def unary(request: Any, context: Context) -> Any:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, why)
 
     async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, why)
         yield  # pragma: no cover - abort raised
 
     kwargs = {"request_deserializer": handler.request_deserializer,

@@ -14,10 +14,11 @@ from agent.store._sqlite import (
     EntryRow,
     EquivocationRow,
     SearchFilter,
+    SearchPage,
     SegmentRow,
     SQLiteStore,
 )
 
 __all__ = ["BUCKET_NS", "AgentRow", "AppendResult", "CheckpointRow", "EntryRow",
-           "EquivocationRow", "SQLiteStore", "SearchFilter", "SegmentRow", "StoredLine",
-           "check_segment_rows", "segment_rows", "stored_line"]
+           "EquivocationRow", "SQLiteStore", "SearchFilter", "SearchPage", "SegmentRow",
+           "StoredLine", "check_segment_rows", "segment_rows", "stored_line"]

@@ -120,6 +120,26 @@ class SearchFilter:
     contains: bytes = b""
     since_ns: int = 0
     until_ns: int = 0
+    leaves: int = 0    # only segments with leaf index < leaves (0 = all)
+
+
+    def covers(self, header: pb.SegmentHeader) -> bool:
+        """Whether a segment may hold matches, from its signed header."""
+        return not ((self.agent and header.agent_name != self.agent)
+                    or (self.since_ns and header.t_last_ns < self.since_ns)
+                    or (self.until_ns and header.t_first_ns >= self.until_ns))
+
+    def matches(self, entry: pb.Entry, agent: str) -> bool:
+        """Whether a line matches, from its signed entry and its segment's signed agent name."""
+        return not ((self.agent and agent != self.agent)
+                    or (self.category and entry.category != self.category)
+                    or (self.since_ns and entry.time_ns < self.since_ns)
+                    or (self.until_ns and entry.time_ns >= self.until_ns)
+                    or (self.contains and self.contains not in entry.line))
+
+
+SEARCH_SEGMENTS = 64   # segments looked at per search page
+HEADER_CACHE = 8192    # parsed segment headers kept for searches
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +151,24 @@ class EntryRow:
     index: int
     source: str
     entry: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    rows: list[EntryRow]        # the matches, by their signed bytes
+    mismatches: list[str]       # lines whose index columns disagree with their signed bytes
+    after: tuple[int, int]      # where the next page starts
+    done: bool
+
+
+def _mismatch(header: pb.SegmentHeader, idx: int, entry: pb.Entry, path: str, time_ns: int,
+              category: str, source: str, agent: str) -> str:
+    wrong = [f"{what} {column!r} (signed: {signed!r})" for what, column, signed in (
+        ("time_ns", time_ns, entry.time_ns), ("category", category, entry.category),
+        ("source", source, path), ("agent", agent, header.agent_name)) if column != signed]
+    return (f"agent={header.agent_name} segment seq={header.seq} line {idx}: index column"
+            f"{'s' if len(wrong) > 1 else ''} {', '.join(wrong) or 'agent key'} disagree"
+            f"{'' if len(wrong) > 1 else 's'} with the signed entry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +246,7 @@ class SQLiteStore:
         self.path = data_dir / self.FILE_NAME
         self._readonly = readonly
         self.backfilled = 0  # segments given aggregates at open (a store older than them)
+        self._header_cache: dict[int, pb.SegmentHeader] = {}  # segment id -> parsed header
         if readonly and not self.path.exists():
             raise StoreError(f"{self.path}: no store here")
         try:
@@ -419,32 +458,86 @@ class SQLiteStore:
         return None if row is None else CheckpointRow(*row)
 
     def search_page(self, flt: SearchFilter, after: tuple[int, int],
-                    page_size: int) -> list[EntryRow]:
-        """Up to `page_size` entries matching `flt`, after (segment_id, idx), in log order."""
+                    page_size: int) -> SearchPage:
+        """Up to `page_size` entries matching `flt`, after (segment_id, idx), in log order.
+
+        Lines are matched on their signed bytes (entry and segment header), never on the
+        index columns: SQL only narrows with tests that are true of every matching line's
+        bytes (the category and the text appear in the entry, the agent name in the header),
+        and segments are skipped on their signed time span. A candidate whose columns
+        disagree with its bytes is named in `mismatches` (and kept or dropped by its bytes).
+        """
         where = ["(e.segment_id > ? OR (e.segment_id = ? AND e.idx > ?))"]
         args: list[object] = [after[0], after[0], after[1]]
-        if flt.agent:
-            where.append("a.name = ?")
-            args.append(flt.agent)
         if flt.category:
-            where.append("e.category = ?")
-            args.append(flt.category)
-        if flt.since_ns:
-            where.append("e.time_ns >= ?")
-            args.append(flt.since_ns)
-        if flt.until_ns:
-            where.append("e.time_ns < ?")
-            args.append(flt.until_ns)
+            where.append("instr(e.entry, ?) > 0")
+            args.append(flt.category.encode())
         if flt.contains:
-            where.append("instr(e.entry, ?) > 0")  # prefilter; the line itself is checked below
+            where.append("instr(e.entry, ?) > 0")
             args.append(flt.contains)
-        sql = ("SELECT e.segment_id, a.name, a.key, s.seq, e.idx, e.source, e.entry FROM entries e"
-               " JOIN segments s ON s.id = e.segment_id JOIN agents a ON a.id = s.agent_id"
-               f" WHERE {' AND '.join(where)} ORDER BY e.segment_id, e.idx LIMIT ?")
-        args.append(page_size)
+        segments, last = self._search_segments(flt, max(after[0], 1))
+        if not segments:
+            return SearchPage([], [], after, done=True)
+        sql = ("SELECT e.segment_id, e.idx, e.time_ns, e.category, e.source, e.entry, a.name,"
+               " a.key FROM entries e JOIN segments s ON s.id = e.segment_id"
+               " JOIN agents a ON a.id = s.agent_id"
+               f" WHERE {' AND '.join(where)} AND e.segment_id IN"
+               f" ({','.join('?' * len(segments))}) ORDER BY e.segment_id, e.idx LIMIT ?")
+        args += [*segments, page_size]
         with self.reader() as conn:
-            rows = [EntryRow(*r) for r in conn.execute(sql, args)]
-        return rows
+            candidates = conn.execute(sql, args).fetchall()
+        rows: list[EntryRow] = []
+        mismatches: list[str] = []
+        for segment_id, idx, time_ns, category, source, data, name, key in candidates:
+            header = segments[segment_id]
+            entry = pb.Entry.FromString(data)
+            path = (header.sources[entry.source].path
+                    if entry.source < len(header.sources) else "")
+            if ((entry.time_ns, entry.category, path, header.agent_name, header.agent_key)
+                    != (time_ns, category, source, name, key)):
+                mismatches.append(_mismatch(header, idx, entry, path, time_ns, category,
+                                            source, name))
+            if flt.matches(entry, header.agent_name):
+                rows.append(EntryRow(segment_id, header.agent_name, header.agent_key,
+                                     header.seq, idx, path, data))
+        if len(candidates) == page_size:
+            return SearchPage(rows, mismatches, (candidates[-1][0], candidates[-1][1]),
+                              done=False)
+        return SearchPage(rows, mismatches, (last + 1, -1), done=False)
+
+    def _search_segments(self, flt: SearchFilter,
+                         from_id: int) -> tuple[dict[int, pb.SegmentHeader], int]:
+        """The next segments (id >= `from_id`) whose signed header may hold a match (agent
+        name and time span read from the header bytes), and the last segment id looked at."""
+        out: dict[int, pb.SegmentHeader] = {}
+        last = 0
+        while True:
+            where, args = ["s.id >= ?"], [from_id]
+            if flt.leaves:
+                where.append("s.id <= ?")  # leaf index = id - 1
+                args.append(flt.leaves)
+            if flt.agent:
+                where.append("instr(s.header, ?) > 0")
+                args.append(flt.agent.encode())  # type: ignore[arg-type]
+            sql = (f"SELECT s.id, s.header FROM segments s WHERE {' AND '.join(where)}"
+                   " ORDER BY s.id LIMIT ?")
+            with self.reader() as conn:
+                rows = conn.execute(sql, [*args, SEARCH_SEGMENTS]).fetchall()
+            if not rows:
+                return out, last
+            for segment_id, data in rows:
+                last = segment_id
+                header = self._header_cache.get(segment_id)
+                if header is None:
+                    header = pb.SegmentHeader.FromString(data)
+                    if len(self._header_cache) >= HEADER_CACHE:
+                        self._header_cache.clear()
+                    self._header_cache[segment_id] = header
+                if flt.covers(header):
+                    out[segment_id] = header
+            if out:
+                return out, last
+            from_id = last + 1
 
     def segments_page(self, agent: str, agent_key: bytes, after_id: int,
                       page_size: int) -> list[SegmentRow]:

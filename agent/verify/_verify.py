@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,14 @@ import grpc
 
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
-from agent.errors import ErrorCode, KeyFileError, SealtailError, StoreError, VerificationError
+from agent.errors import (
+    ConfigError,
+    ErrorCode,
+    KeyFileError,
+    SealtailError,
+    StoreError,
+    VerificationError,
+)
 from agent.formats import (
     ChainCoverage,
     ChainVerifier,
@@ -36,6 +45,7 @@ from agent.formats import (
     segment_hash,
     verify_bundle,
     verify_consistency,
+    verify_header,
     verify_segment,
 )
 from agent.spool import read_spool_segments
@@ -66,6 +76,9 @@ class VerifyReport:
     unsealed_lines: int = 0
     unsealed: list[str] = field(default_factory=list)
     log: LogCoverage | None = None
+    equivocations_checked: bool = False  # the store/collector holds no equivocation evidence
+    index_checked: int = 0               # lines counted through the query index (0: not done)
+    spool: bool = False                  # an agent's spool (may be empty: all acknowledged)
 
     @property
     def segments(self) -> int:
@@ -82,6 +95,12 @@ class VerifyReport:
                 timespec="seconds") if c.last_time_ns else "-"
             parts.append(f"{c.agent} [{key_id(c.agent_key)}] seq {c.first_seq}..{c.last_seq} "
                          f"(last line {last}, head {c.last_hash.hex()[:16]})")
+        if self.spool and not self.chains:
+            parts.append("the spool is empty: every sealed segment was acknowledged")
+        if self.equivocations_checked:
+            parts.append("no equivocations")
+        if self.index_checked:
+            parts.append(f"query index agrees ({self.index_checked} lines)")
         if self.unsealed:
             parts.append("NOT verified: " + ", ".join(self.unsealed))
         log = self.log
@@ -131,6 +150,95 @@ def _verify_chains(segments: Iterable[_Stored], *, require_genesis: bool,
     return VerifyReport(chains=[c.coverage for c in chains.values() if c.coverage is not None])
 
 
+# ---------------------------------------------------------------- equivocations
+
+@dataclass(frozen=True, slots=True)
+class Equivocation:
+    """Two different segments signed by one agent key for the same seq: the one stored and
+    the one the collector refused (kept as evidence)."""
+
+    agent: str
+    agent_key: bytes
+    seq: int
+    stored_header: bytes
+    stored_signature: bytes
+    header: bytes
+    signature: bytes
+    received_ns: int
+
+    def describe(self) -> str:
+        stored = pb.SegmentHeader.FromString(self.stored_header)
+        other = pb.SegmentHeader.FromString(self.header)
+        return (f"{self.agent} [{key_id(self.agent_key)}] seq {self.seq}: stored "
+                f"{segment_hash(self.stored_header).hex()[:16]} (boot {stored.boot_id.hex()[:8]}, "
+                f"{stored.count} lines) vs refused {segment_hash(self.header).hex()[:16]} "
+                f"(boot {other.boot_id.hex()[:8]}, {other.count} lines)")
+
+
+def check_equivocations(found: Sequence[Equivocation]) -> None:
+    """Fail on the first equivocation, naming agent and seq and how many there are.
+
+    Both headers are checked against the agent key first: two valid signatures over different
+    headers for one seq prove the key signed two histories (a forked chain, an agent restarted
+    without its state, or a stolen key). The stored chain alone cannot say which history is
+    true, so an auditor must not be told the log is OK.
+    """
+    if not found:
+        return
+    first = found[0]
+    for header, signature, which in ((first.stored_header, first.stored_signature, "stored"),
+                                     (first.header, first.signature, "refused")):
+        try:
+            verify_header(header, signature, expected_key=first.agent_key)
+        except VerificationError as exc:
+            raise VerificationError(
+                f"equivocation record: the {which} header does not verify ({exc.message}); "
+                "the store's evidence was altered", code=exc.code, agent=first.agent,
+                seq=first.seq) from exc
+    more = f" ({len(found)} equivocations in all)" if len(found) > 1 else ""
+    raise VerificationError(
+        f"equivocation: the agent key signed two different segments for this seq: "
+        f"{first.describe()}{more}; list them with `sealtail equivocations`",
+        code=ErrorCode.EQUIVOCATION, agent=first.agent, seq=first.seq)
+
+
+def store_equivocations(store: SQLiteStore, agent: str = "") -> list[Equivocation]:
+    return [Equivocation(r.agent, r.agent_key, r.seq, r.stored_header, r.stored_signature,
+                         r.header, r.signature, r.received_ns)
+            for r in store.equivocations(agent)]
+
+
+def remote_equivocations(stub: pb_grpc.QueryStub, agent: str, *, timeout: float,
+                         metadata: Metadata) -> list[Equivocation]:
+    return [Equivocation(r.agent, r.agent_key, r.seq, r.stored_header, r.stored_signature,
+                         r.header, r.signature, r.received_ns)
+            for r in stub.Equivocations(pb.EquivocationsRequest(agent=agent), timeout=timeout,
+                                        metadata=metadata)]
+
+
+def list_equivocations(address: str, agent: str = "", *, token: str | None = None,
+                       timeout_secs: float = 60,
+                       tls: ClientTLS = PLAINTEXT) -> list[Equivocation]:
+    """The equivocation evidence a running collector holds."""
+    with channel(address, tls) as chan:
+        try:
+            return remote_equivocations(pb_grpc.QueryStub(chan), agent, timeout=timeout_secs,
+                                        metadata=auth_metadata(token))
+        except grpc.RpcError as exc:
+            raise rpc_error(address, exc, tls) from exc
+
+
+def read_store_equivocations(data_dir: Path, agent: str = "") -> list[Equivocation]:
+    """The equivocation evidence in a collector's data directory (read-only)."""
+    store = SQLiteStore(data_dir, readonly=True)
+    try:
+        return store_equivocations(store, agent)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{store.path}: cannot read store: {exc}") from exc
+    finally:
+        store.close()
+
+
 # ---------------------------------------------------------------- anchors and checkpoints
 
 def load_anchors(paths: Sequence[Path]) -> list[bytes]:
@@ -138,11 +246,27 @@ def load_anchors(paths: Sequence[Path]) -> list[bytes]:
     notes = []
     for path in paths:
         file = path / ANCHOR_FILE if path.is_dir() else path
+        if path.is_dir() and not file.exists():
+            raise ConfigError(f"{path}: no {ANCHOR_FILE} in this directory (an agent writes it "
+                              "once a collector key is set and a segment is acknowledged)",
+                              key="--anchor")
         try:
             notes.append(file.read_bytes())
         except OSError as exc:
-            raise KeyFileError(f"{file}: cannot read anchor: {exc.strerror}") from exc
+            raise ConfigError(f"{file}: cannot read anchor: {exc.strerror}",
+                              key="--anchor") from exc
     return notes
+
+
+def _require_segments(report: VerifyReport, where: str, agent: str = "") -> None:
+    """Verifying nothing is not a pass."""
+    if report.chains:
+        return
+    if agent:
+        raise VerificationError(f"no segments from agent {agent} in {where}",
+                                code=ErrorCode.NO_SEGMENTS, agent=agent)
+    raise VerificationError(f"nothing to verify: {where} holds no segments",
+                            code=ErrorCode.NO_SEGMENTS)
 
 
 def _open_anchor(note: bytes, key: NoteVerifier) -> SignedCheckpoint:
@@ -213,6 +337,7 @@ def verify_store(data_dir: Path, *, collector_key: NoteVerifier | None = None,
     store = SQLiteStore(data_dir, readonly=True)
     try:
         report = _verify_chains(_store_segments(store), require_genesis=True)
+        _require_segments(report, f"store {data_dir}")
         _check_aggregates(store)
         tree = MerkleLog()
         for header in _store_headers(store):
@@ -243,6 +368,8 @@ def verify_store(data_dir: Path, *, collector_key: NoteVerifier | None = None,
             if key is None:
                 raise KeyFileError("an anchor needs the collector key (pass --collector-key)")
             log.anchors = _check_anchors(tree, None, anchors, key)
+        check_equivocations(store_equivocations(store))
+        report.equivocations_checked = True
         return report
     except sqlite3.Error as exc:
         raise StoreError(f"{store.path}: cannot read store: {exc}") from exc
@@ -337,6 +464,7 @@ def verify_spool(state_dir: Path, public_key: bytes) -> VerifyReport:
                 read_spool_segments(state_dir)]
     report = _verify_chains((_Stored(s.header, s.signature, list(s.entries)) for s in segments),
                             require_genesis=False, expected_key=public_key)
+    report.spool = True
     cursors: dict[tuple[int, int], tuple[str, int]] = {}
     last_seq: int | None = None
     head_file = state_dir / "head.json"
@@ -394,8 +522,13 @@ def rpc_error(address: str, exc: grpc.RpcError, tls: ClientTLS = PLAINTEXT) -> S
     """A failed call as a SealtailError, with what a TLS failure most likely means."""
     code: grpc.StatusCode = exc.code()
     details = exc.details() or ""
-    error = (ErrorCode.UNAUTHENTICATED if code == grpc.StatusCode.UNAUTHENTICATED
-             else ErrorCode.COLLECTOR_UNAVAILABLE)
+    error = {grpc.StatusCode.UNAUTHENTICATED: ErrorCode.UNAUTHENTICATED,
+             grpc.StatusCode.PERMISSION_DENIED: ErrorCode.UNAUTHENTICATED,
+             grpc.StatusCode.NOT_FOUND: ErrorCode.NOT_FOUND,
+             grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.INVALID_REQUEST,
+             grpc.StatusCode.FAILED_PRECONDITION: ErrorCode.INVALID_REQUEST,
+             grpc.StatusCode.OUT_OF_RANGE: ErrorCode.INVALID_REQUEST,
+             }.get(code, ErrorCode.COLLECTOR_UNAVAILABLE)
     hint = tls.explain(address, details) if code == grpc.StatusCode.UNAVAILABLE else None
     return SealtailError(f"collector {address}: {code.name}: {details}"
                          + (f"\n  {hint}" if hint else ""), code=error)
@@ -434,13 +567,26 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
             log.anchors = _check_anchors(tree, head, anchors, key,
                                          consistency=Consistency(stub, timeout_secs, md))
 
+            categories: Counter[str] = Counter()
+            leaves = 0
+
             def segments() -> Iterator[_Stored]:
+                nonlocal leaves
                 for stored in stub.Segments(pb.SegmentsRequest(agent=agent),
                                             timeout=timeout_secs, metadata=md):
                     s = stored.segment
+                    categories.update(_category(e) for e in s.entries)
+                    leaves = max(leaves, stored.leaf_index + 1)
                     yield _Stored(s.header, s.signature, list(s.entries))
 
             report = _verify_chains(segments(), require_genesis=True)
+            _require_segments(report, f"collector {address}", agent)
+            check_equivocations(remote_equivocations(stub, agent, timeout=timeout_secs,
+                                                     metadata=md))
+            report.equivocations_checked = True
+            _check_query_index(stub, agent, categories, leaves, timeout=timeout_secs,
+                               metadata=md)
+            report.index_checked = sum(categories.values())
         except grpc.RpcError as exc:
             raise rpc_error(address, exc, tls) from exc
         except ValueError as exc:  # the announced vkey does not parse
@@ -454,6 +600,49 @@ def verify_remote(address: str, agent: str = "", *, pinned_keys: frozenset[bytes
                                         "one of the given keys", code=ErrorCode.KEY_MISMATCH,
                                         agent=c.agent)
     return report
+
+
+def _category(entry: bytes) -> str:
+    try:
+        return pb.Entry.FromString(entry).category
+    except Exception:
+        return ""  # verify_segment names the unparseable entry
+
+
+_MISMATCH = re.compile(r"^agent=(.*?) segment seq=(\d+) line (\d+): (.*)$", re.S)
+
+
+def _check_query_index(stub: pb_grpc.QueryStub, agent: str, categories: Counter[str],
+                       leaves: int, *, timeout: float, metadata: Metadata) -> None:
+    """What the collector's query index answers must be what the verified segments hold:
+    the line count (all, and per category) and no line whose index disagrees with its bytes.
+
+    An operator who edits the index (a category, a time) is caught here, online. Only the
+    first `leaves` segments are counted: those verified (more may arrive meanwhile)."""
+    total = sum(categories.values())
+    for category, expected in (("", total), *sorted(categories.items())):
+        count, mismatches = 0, []
+        for page in stub.Search(pb.SearchRequest(agent=agent, category=category,
+                                                 count_only=True, leaves=leaves),
+                                timeout=timeout, metadata=metadata):
+            mismatches.extend(page.index_mismatches)
+            count = page.count
+        if mismatches:
+            more = f" ({len(mismatches)} lines in all)" if len(mismatches) > 1 else ""
+            m = _MISMATCH.match(mismatches[0])
+            if m:
+                raise VerificationError(
+                    f"the collector's query index: {m.group(4)}{more}",
+                    code=ErrorCode.INDEX_MISMATCH, agent=m.group(1), seq=int(m.group(2)),
+                    line=int(m.group(3)))
+            raise VerificationError(f"the collector's query index: {mismatches[0]}{more}",
+                                    code=ErrorCode.INDEX_MISMATCH)
+        if count != expected:
+            what = f"of category {category!r}" if category else "in all"
+            raise VerificationError(
+                f"the collector's query index answers {count} lines {what}; the verified "
+                f"segments hold {expected}", code=ErrorCode.INDEX_MISMATCH,
+                agent=agent or None)
 
 
 # ---------------------------------------------------------------- proof bundles

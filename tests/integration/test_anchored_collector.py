@@ -96,7 +96,7 @@ def test_case_10_unsealed_lines_are_reported_and_not_counted(
 def test_case_16_agent_restarted_without_its_state_is_refused_as_equivocation(
         tmp_path: Path, collector: Collector, agent_key: Path) -> None:
     """A new boot that re-uses seq 0 with other bytes is refused and kept as evidence; the
-    stored chain is untouched and still verifies."""
+    stored chain is untouched, and verify fails naming the equivocation (agent, seq 0)."""
     key = load_signing_key(agent_key)
     first = ChainWriter(key, lines=4, boot_id=b"1" * 16)
     ship(collector.address, *(first.next() for _ in range(3)))
@@ -110,7 +110,8 @@ def test_case_16_agent_restarted_without_its_state_is_refused_as_equivocation(
     refused = pb.SegmentHeader.FromString(evidence.header)
     assert (stored.seq, refused.seq) == (0, 0)
     assert (stored.boot_id, refused.boot_id) == (b"1" * 16, b"2" * 16)
-    assert verify_json(collector)[0] == 0
+    rc, result = verify_json(collector)
+    assert (rc, result["code"], result["agent"], result["seq"]) == (1, "equivocation", "host-a", 0)
 
 
 def test_an_agent_keeps_its_anchor_when_the_collector_rewrote_its_history(

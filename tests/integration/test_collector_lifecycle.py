@@ -21,6 +21,7 @@ def test_second_collector_on_a_used_port_fails_naming_the_address(
     assert f"cannot listen on {collector.address}" in proc.stderr
     assert "listen_failed" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "other-data").exists(), "no data dir, store or key before the bind"
 
 
 def test_second_collector_on_the_same_data_dir_fails_naming_the_directory(

@@ -74,7 +74,8 @@ def test_checkpoints_over_grpc_are_consistent_and_bad_requests_are_refused(
 def test_case_13_replays_are_idempotent_and_conflicts_are_kept_as_evidence(
         collector: Collector, agent_key: Path) -> None:
     """Re-shipping S3 after S5 is a duplicate (head and tree do not move); the same seq with
-    other bytes is refused as equivocation and both signed headers are served as evidence."""
+    other bytes is refused as equivocation and both signed headers are served as evidence
+    (tests/integration/test_equivocations.py: what verify and the CLI say about it)."""
     key = load_signing_key(agent_key)
     chain = ChainWriter(key, lines=3)
     ship(collector.address, *(chain.next() for _ in range(5)))
@@ -96,4 +97,3 @@ def test_case_13_replays_are_idempotent_and_conflicts_are_kept_as_evidence(
     assert evidence.stored_header == chain.segments[2].header
     assert evidence.stored_signature == chain.segments[2].signature
     assert evidence.header == forged.header and evidence.signature == forged.signature
-    run_cli("verify", "--collector", collector.address)

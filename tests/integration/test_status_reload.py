@@ -63,7 +63,10 @@ def test_status_shows_files_spool_ack_and_checkpoint_live_and_offline(
         assert live["live"] and live["files"][0]["offset"] == 14
     finally:
         agent.stop()
-    out = run_cli("status", "--state", str(agent.state)).stdout
+    stopped = run_cli("status", "--state", str(agent.state), check=False)
+    assert stopped.returncode == 1, "a stopped agent needs attention"
+    out = stopped.stdout
+    assert "attention: the agent is not running" in out
     assert "not reachable: offline view" in out
     assert "through seq 0, 3 lines" in out
     assert str(logs / "app.log") in out

@@ -9,11 +9,24 @@ from agent.health import ShipWatch
 
 
 @dataclass
+class FakeSpoolStats:
+    full: bool
+    disk_full: bool
+    oldest_age_secs: float
+
+
+@dataclass
 class FakeSpool:
     pending: list[int] = field(default_factory=list)
+    full: bool = False
+    disk_full: bool = False
+    oldest_age_secs: float = 0.0  # what the real spool takes from the segment file's mtime
 
     def pending_seqs(self) -> list[int]:
         return list(self.pending)
+
+    def statistics(self) -> FakeSpoolStats:
+        return FakeSpoolStats(self.full, self.disk_full, self.oldest_age_secs)
 
 
 @dataclass
@@ -91,3 +104,34 @@ def test_acknowledged_lines_are_counted_when_their_segment_leaves_the_spool() ->
     stats = watch.statistics()
     assert stats.lines_acknowledged == 7
     assert stats.oldest_unacknowledged_age_secs == 4
+
+
+def test_a_full_disk_is_unhealthy_at_once_and_says_reading_stopped() -> None:
+    """Disk full: lines wait unsealed in memory, whatever the spool holds."""
+    watch, spool, _, _ = _watch()
+    spool.disk_full = True
+    h = watch.health()
+    assert not h.healthy and "disk is full: reading stopped" in h.reason
+
+
+def test_a_spool_full_longer_than_the_limit_is_unhealthy() -> None:
+    """Spool full (reading stopped) is tolerated up to the limit, then unhealthy."""
+    watch, spool, shipper, clock = _watch()
+    spool.pending, spool.full = [0, 1], True
+    watch.sample()
+    clock.t += 9
+    assert watch.health().healthy
+    clock.t += 2
+    shipper.acked += 1  # even with some acks: reading has stayed stopped
+    h = watch.health()
+    assert not h.healthy and h.reason.startswith("spool full for 11 s")
+
+
+def test_a_segment_older_than_the_restart_still_makes_the_agent_unhealthy() -> None:
+    """The age comes from the spool (the segment file), not from when this process first saw
+    it: a restarted agent with a 26-minute-old segment and no ack is unhealthy at once."""
+    watch, spool, _, _ = _watch(limit=300)
+    spool.pending, spool.oldest_age_secs = [4], 26 * 60.0
+    h = watch.health()
+    assert not h.healthy and h.stalled_secs >= 26 * 60
+    assert watch.statistics().oldest_unacknowledged_age_secs == 26 * 60
