@@ -1,8 +1,11 @@
 """`make bench` (classification part): warm lines/s, cold templates/s, model latency, RSS.
 
-Measured in one run against a named baseline, the rules-only classifier (classify.model = false):
+Measured in one run against named baselines:
   * warm: N genlog lines (../shared/bench/genlog.py, else the project's generators) labelled
-    twice; the second pass is timed, so every template is cached (one core, this process);
+    twice; the second pass is timed, so every template is cached (one core, this process).
+    Baselines in the same run: a bare join+split of each 10 000-line batch (the floor of any
+    per-batch work), the previous warm path (per line: the mask-v2 regex, then a dict lookup),
+    and the rules-only classifier (classify.model = false);
   * cold: distinct generated templates, none cached, through one worker process: templates/s,
     and the round-trip latency of single templates (p50/p99) with the worker otherwise idle;
   * memory: peak RSS (VmHWM) of this process and of the model worker.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -25,11 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.classify import Classifier  # noqa: E402
-from agent.classify._template import mask  # noqa: E402
+from agent.classify._template import mask, mask_many  # noqa: E402
 from agent.classify.training.generators import generate  # noqa: E402
 from agent.config import ClassifyConfig  # noqa: E402
 
 GENLOG = ROOT.parent / "shared" / "bench" / "genlog.py"
+CHUNK = 10_000
+# The masking before mask-v3 (commit be44f99): digit-bearing tokens only, one line at a time.
+MASK_V2 = re.compile(rb"(?<![\w.:/-])[A-Za-z_.:/-]*+\d[\w.:/-]*+")
 
 
 def realistic_lines(n: int) -> tuple[list[bytes], str]:
@@ -48,7 +55,23 @@ def vm_hwm_kib(pid: int) -> int:
     return 0
 
 
-def warm_rate(config: ClassifyConfig, lines: list[bytes], chunk: int = 10_000) -> float:
+def timed_rate(lines: list[bytes], work: object) -> float:
+    assert callable(work)
+    start = time.perf_counter()
+    for i in range(0, len(lines), CHUNK):
+        work(lines[i:i + CHUNK])
+    return len(lines) / (time.perf_counter() - start)
+
+
+def previous_warm_path(lines: list[bytes]) -> float:
+    """Per line: the mask-v2 regex and a dict lookup (the cache hit of the previous path)."""
+    sub = MASK_V2.sub
+    cache = {sub(b"#", line[:2048]): line for line in lines}
+    get = cache.get
+    return timed_rate(lines, lambda batch: [get(sub(b"#", line[:2048])) for line in batch])
+
+
+def warm_rate(config: ClassifyConfig, lines: list[bytes], chunk: int = CHUNK) -> float:
     classifier = Classifier(config)
     try:
         for i in range(0, len(lines), chunk):  # fills the cache
@@ -67,13 +90,18 @@ def main() -> int:
     parser.add_argument("--templates", type=int, default=2000)
     ns = parser.parse_args()
     lines, source = realistic_lines(ns.lines)
-    print(f"input: {len(lines):,} lines from {source}, {len(set(map(mask, lines)))} templates; "
-          f"{os.cpu_count()} CPUs")
+    templates = len({t for i in range(0, len(lines), CHUNK) for t in mask_many(lines[i:i + CHUNK])})
+    previous = len({MASK_V2.sub(b"#", line[:2048]) for line in lines})
+    print(f"input: {len(lines):,} lines from {source}, {templates} templates "
+          f"({previous} with the previous mask-v2); {os.cpu_count()} CPUs")
 
+    split = timed_rate(lines, lambda batch: b"\n".join(batch).split(b"\n"))
+    old = previous_warm_path(lines)
     rules = warm_rate(ClassifyConfig(model=False), lines)
     with_model = warm_rate(ClassifyConfig(cache_persist=False), lines)
-    print(f"warm cache, one core: with model {with_model:,.0f} lines/s; "
-          f"baseline rules-only {rules:,.0f} lines/s (ratio {with_model / rules:.2f})")
+    print(f"warm cache, one core: with model {with_model:,.0f} lines/s; baselines: rules-only "
+          f"{rules:,.0f}, previous path (mask-v2 per line + dict) {old:,.0f} (ratio "
+          f"{with_model / old:.2f}), bare join+split {split:,.0f} lines/s")
 
     seen: set[bytes] = set()
     cold: list[bytes] = []

@@ -46,7 +46,7 @@ class ModelSpec:
 
     def fingerprint(self) -> str:
         """Changes whenever a cached decision of this model could change."""
-        text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v2"])
+        text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v3"])
         return hashlib.sha256(text.encode()).hexdigest()
 
 
