@@ -6,8 +6,10 @@ Measured in one run against named baselines:
     Baselines in the same run: a bare join+split of each 10 000-line batch (the floor of any
     per-batch work), the previous warm path (per line: the mask-v2 regex, then a dict lookup),
     and the rules-only classifier (classify.model = false);
-  * cold: distinct generated templates, none cached, through one worker process: templates/s,
-    and the round-trip latency of single templates (p50/p99) with the worker otherwise idle;
+  * cold: distinct generated templates, none cached, through one worker process: templates/s
+    (baseline in the same run: the same templates one per pipe round trip, every prompt
+    evaluated from position 0, as the pool did before batching and prefix reuse), and the
+    round-trip latency of single templates (p50/p99) with the worker otherwise idle;
   * memory: peak RSS (VmHWM) of this process and of the model worker.
 
 Usage: python scripts/bench_classify.py [--lines N] [--templates T]
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.classify import Classifier  # noqa: E402
+from agent.classify._pool import _Worker, shipped_spec  # noqa: E402
 from agent.classify._template import mask, mask_many  # noqa: E402
 from agent.classify.training.generators import generate  # noqa: E402
 from agent.config import ClassifyConfig  # noqa: E402
@@ -69,6 +72,28 @@ def previous_warm_path(lines: list[bytes]) -> float:
     cache = {sub(b"#", line[:2048]): line for line in lines}
     get = cache.get
     return timed_rate(lines, lambda batch: [get(sub(b"#", line[:2048])) for line in batch])
+
+
+def cpu_secs(pid: int) -> float:
+    """utime + stime of a process: a rate per CPU second is what one worker core gives, and
+    is far less disturbed than wall time when other jobs share the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def previous_protocol_rate(templates: list[bytes]) -> tuple[float, float]:
+    """(templates/s, templates per worker CPU second) the way the pool worked before: one
+    template per pipe round trip, every prompt evaluated from position 0 (no prefix reuse)."""
+    worker = _Worker(shipped_spec(), reuse_prefix=False)
+    try:
+        worker.ask([b"warm-up line"])
+        cpu0, start = cpu_secs(worker.pid), time.perf_counter()
+        for template in templates:
+            worker.ask([template])
+        wall, cpu = time.perf_counter() - start, cpu_secs(worker.pid) - cpu0
+        return len(templates) / wall, len(templates) / max(cpu, 1e-9)
+    finally:
+        worker.stop()
 
 
 def warm_rate(config: ClassifyConfig, lines: list[bytes], chunk: int = CHUNK) -> float:
@@ -116,9 +141,10 @@ def main() -> int:
     try:
         (worker,) = classifier.worker_pids()
         classifier.label_many([b"warm-up line"])
-        start = time.perf_counter()
+        cpu0, start = cpu_secs(worker), time.perf_counter()
         classifier.label_many(cold[: len(cold) // 2])
         rate = len(cold) // 2 / (time.perf_counter() - start)
+        per_cpu = len(cold) // 2 / max(cpu_secs(worker) - cpu0, 1e-9)
         latencies = []
         for line in cold[len(cold) // 2:]:
             t0 = time.perf_counter()
@@ -126,9 +152,12 @@ def main() -> int:
             latencies.append((time.perf_counter() - t0) * 1000)
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1]
-        print(f"cold templates, 1 worker: {rate:,.0f} templates/s; single-template latency "
-              f"p50 {statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms "
-              f"(baseline rules-only: no model call, 0 ms)")
+        old_rate, old_per_cpu = previous_protocol_rate(mask_many(cold[: len(cold) // 2]))
+        print(f"cold templates, 1 worker: {rate:,.0f} templates/s wall, {per_cpu:,.0f} per "
+              f"worker CPU second (baseline in this run: one template per round trip, context "
+              f"rebuilt from 0 as before: {old_rate:,.0f}/s wall, {old_per_cpu:,.0f} per CPU "
+              f"second; ratio {per_cpu / old_per_cpu:.2f}); single-template latency p50 "
+              f"{statistics.median(latencies):.2f} ms, p99 {p99:.2f} ms")
         print(f"peak RSS: model worker {vm_hwm_kib(worker) / 1024:.1f} MiB; this process "
               f"(agent side: classifier, caches, {len(lines):,} lines held) "
               f"{vm_hwm_kib(os.getpid()) / 1024:.1f} MiB")

@@ -226,3 +226,21 @@ def test_unsure_model_answers_give_way_to_the_rules() -> None:
         assert c.statistics().model_unsure == 2
     finally:
         c.close()
+
+
+def test_prefix_reuse_gives_the_answers_of_a_cleared_context() -> None:
+    """Batched, prefix-sharing evaluation answers exactly as one cleared prompt at a time."""
+    from agent.classify._pool import WorkerPool
+    from agent.classify._template import mask_many
+    from agent.classify.training.generators import generate
+
+    templates = sorted(set(mask_many([line.encode() for line, _ in generate(400, seed=11)])))
+    spec = shipped_spec()
+    reused, cleared = WorkerPool(spec, reuse_prefix=True), WorkerPool(spec, reuse_prefix=False)
+    try:
+        batch = [reused.submit(t) for t in templates]  # queued together: sent in batches
+        one_by_one = [cleared.submit(t).result(30) for t in templates]  # type: ignore[union-attr]
+        assert [f.result(30) for f in batch] == one_by_one  # type: ignore[union-attr]
+    finally:
+        reused.close()
+        cleared.close()
