@@ -68,23 +68,40 @@ IDENTITY_KEYS = (b"user", b"ruser", b"USER", b"logname", b"name", b"acct", b"rho
                  b"host", b"hostname", b"PWD", b"cwd", b"home", b"tag", b"pkg", b"cmp")
 _MONTHS = rb"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
 
-# Each pattern starts with a literal so the regex engine skips to candidates quickly; the
-# kept prefix is group k (or the literal put back by the replacement).
+# Each pattern starts with a literal so the regex engine skips to candidates quickly, and
+# each replacement is a literal: a group in the replacement costs a Python call per match,
+# whose garbage-collection cost grew faster than linearly on long hostile lines.
+def _after(prefixes: tuple[bytes, ...]) -> bytes:
+    """Matches where one of `prefixes` (fixed-width patterns) ends."""
+    return b"(?:" + b"|".join(rb"(?<=" + p + rb")" for p in prefixes) + b")"
+
+
+_KEYS_BEFORE = tuple(rb"(?<![\w.-])" + k + b"=" for k in IDENTITY_KEYS)
+_GATE = b"(?<=[" + bytes(sorted({k[-1] for k in IDENTITY_KEYS})) + b"]"  # key's last letter
+_USERS_BEFORE = (rb"[Ii]nvalid user ", rb"[Ii]llegal user ", rb"(?<![\w-])for user ",
+                 rb"(?<![\w-])of user ", rb"authenticating user ", rb"(?<![\w-])from user ")
 _NAMED: tuple[tuple[re.Pattern[bytes], bytes], ...] = (
-    # key=value (the key preceded by no word character), optionally quoted
-    (re.compile(rb"=(?:" + b"|".join(rb"(?<=(?<![\w.-])" + k + rb"=)" for k in IDENTITY_KEYS)
-                + rb")(?P<q>[\"']?)" + _NAME), rb"=\g<q>#"),
+    # key=value, key="value", key='value' (the key preceded by no word character)
+    # (each gate: a one-character look-behind every key passes, tested before the keys, so
+    # most candidates, like a line of 2 KiB of '=', are turned away in one step)
+    (re.compile(b"=" + _GATE + b"=)" + _after(_KEYS_BEFORE) + _NAME), b"=#"),
+    (re.compile(b'="' + _GATE + b'=")' + _after(tuple(k + b'"' for k in _KEYS_BEFORE))
+                + _NAME), b'="#'),
+    (re.compile(b"='" + _GATE + b"=')" + _after(tuple(k + b"'" for k in _KEYS_BEFORE))
+                + _NAME), b"='#"),
     # "<invalid|illegal|for|of|authenticating|from> user X" and "user 'X'"
-    (re.compile(rb"user (?:" + b"|".join(rb"(?<=" + p + rb" user )" for p in (
-        rb"[Ii]nvalid", rb"[Ii]llegal", rb"(?<![\w-])for", rb"(?<![\w-])of",
-        rb"authenticating", rb"(?<![\w-])from")) + rb"|(?<=(?<![\w-])user )(?='))(?P<q>'?)"
-        + _NAME), rb"user \g<q>#"),
+    (re.compile(b"user (?<=[dlrfgm] user )" + _after(_USERS_BEFORE) + _NAME), b"user #"),
+    (re.compile(rb"user '(?<=(?<![\w-])user ')" + _NAME), b"user '#"),
     # "for X from" (sshd) and "password changed for X"
-    (re.compile(rb"for (?:(?<=(?<![\w-])for )(?=[^\s\"',;()\[\]]++ from\b)|(?<=changed for ))"
-                + _NAME), b"for #"),
-    (re.compile(rb"(?P<k>sudo(?:\[#\])?: )(?=[^\s]++ : )" + _NAME), rb"\g<k>#"),
-    (re.compile(rb"(?P<k>\(to )(?=[^\s)]++\))" + _NAME), rb"\g<k>#"),
-    (re.compile(rb"(?P<k>\(to [^\s)]++\) )(?=[^\s]++ on\b)" + _NAME), rb"\g<k>#"),
+    (re.compile(b"for " + _after((rb"(?<![\w-])for ", rb"changed for "))
+                + rb"(?:(?<=changed for )|(?=[^\s\"',;()\[\]]++ from\b))" + _NAME), b"for #"),
+    # "sudo: X : TTY=..." and "sudo[#]: X : ..."
+    (re.compile(b": " + _after((rb"sudo: ", rb"sudo\[#\]: ")) + rb"(?=[^\s]++ : )" + _NAME),
+     b": #"),
+    # su: "(to X) Y on": the target first, then the user (after a kept root or a masked #)
+    (re.compile(rb"\(to (?=[^\s)]++\))" + _NAME), b"(to #"),
+    (re.compile(rb"\) " + _after((rb"\(to root\) ", rb"\(to #\) ")) + rb"(?=[^\s]++ on\b)"
+                + _NAME), b") #"),
     (re.compile(rb"Account Name: " + _NAME), b"Account Name: #"),
     (re.compile(rb"add '(?<=(?<![\w-])add ')(?=[^\s']++')" + _NAME), b"add '#"),
     # 3. a quoted value holding a masked part (the scan stops at the next quote: linear)

@@ -194,7 +194,7 @@ HOSTILE: list[Callable[[int], bytes]] = [
 ]
 
 
-def _best_time(fn: Callable[[], object], repeats: int = 5) -> float:
+def _best_time(fn: Callable[[], object], repeats: int = 7) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
