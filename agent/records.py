@@ -71,6 +71,9 @@ class Label:
     category: str
     layer: int           # proto Layer: 0 none, 1 rules, 2 model, 3 fallback (model too slow)
     confidence: float
+    # agent.classify.template_id of the line's masked template (8 bytes); sealed into
+    # Entry.template_id. Empty only where no template was computed (hand-built labels).
+    template_id: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

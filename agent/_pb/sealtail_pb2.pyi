@@ -39,7 +39,7 @@ ACK_DUPLICATE: AckStatus
 ACK_REFUSED: AckStatus
 
 class Entry(_message.Message):
-    __slots__ = ("line", "source", "offset", "time_ns", "category", "confidence", "layer", "flags", "original_length")
+    __slots__ = ("line", "source", "offset", "time_ns", "category", "confidence", "layer", "flags", "original_length", "template_id")
     LINE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,7 @@ class Entry(_message.Message):
     LAYER_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
     ORIGINAL_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     line: bytes
     source: int
     offset: int
@@ -58,7 +59,8 @@ class Entry(_message.Message):
     layer: Layer
     flags: int
     original_length: int
-    def __init__(self, line: _Optional[bytes] = ..., source: _Optional[int] = ..., offset: _Optional[int] = ..., time_ns: _Optional[int] = ..., category: _Optional[str] = ..., confidence: _Optional[float] = ..., layer: _Optional[_Union[Layer, str]] = ..., flags: _Optional[int] = ..., original_length: _Optional[int] = ...) -> None: ...
+    template_id: bytes
+    def __init__(self, line: _Optional[bytes] = ..., source: _Optional[int] = ..., offset: _Optional[int] = ..., time_ns: _Optional[int] = ..., category: _Optional[str] = ..., confidence: _Optional[float] = ..., layer: _Optional[_Union[Layer, str]] = ..., flags: _Optional[int] = ..., original_length: _Optional[int] = ..., template_id: _Optional[bytes] = ...) -> None: ...
 
 class SourceCursor(_message.Message):
     __slots__ = ("path", "device", "inode", "fingerprint", "fingerprint_length", "offset", "before_hash", "before_length", "mid_line")

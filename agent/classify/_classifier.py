@@ -26,6 +26,7 @@ from typing import cast
 from agent.classify._pool import Answer, ModelSpec, WorkerPool, check_model, shipped_spec
 from agent.classify._rules import UNCLASSIFIED, RuleSet
 from agent.classify._template import TemplateCache, fast_keys, mask, mask_many
+from agent.classify._template_id import template_id
 from agent.config import ClassifyConfig
 from agent.records import Label, LabeledBatch, LineBatch
 
@@ -96,8 +97,8 @@ class Classifier:
         self._has_user_rules = bool(config.rules)
         self._counts: Counter[str] = Counter()
         self._layers: Counter[int] = Counter()
-        self._unclassified = Label(UNCLASSIFIED, LAYER_NONE, 0.0)
-        self._labels: dict[tuple[str, int], Label] = {}
+        # user-rule labels, one object per (category, template): bounded like the key map
+        self._user_labels: dict[tuple[str, bytes], Label] = {}
         self._pending: dict[bytes, Future[Answer]] = {}
         self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
         self._latencies: deque[float] = deque()  # seconds per answer (appended by threads)
@@ -116,21 +117,29 @@ class Classifier:
 
     # ------------------------------------------------------------ labels
 
-    def _label(self, category: str, layer: int, confidence: float = 1.0) -> Label:
-        if layer == LAYER_MODEL:
-            return Label(category, layer, confidence)
-        key = (category, layer)
-        label = self._labels.get(key)
-        if label is None:
-            label = self._labels[key] = Label(category, layer, confidence)
-        return label
+    # Every label carries its template's id (Label is what the template cache holds, so the
+    # id is computed once per template and every cache layer carries it).
 
-    def _rules_label(self, line: bytes, layer: int) -> Label:
+    def _template_id(self, template: bytes) -> bytes:
+        cached = self._cache.peek(template)
+        return cached.template_id if cached is not None else template_id(template)
+
+    def _rules_label(self, line: bytes, layer: int, tid: bytes) -> Label:
         category = self._default_rules.match(line)
         if category is None:
-            return self._unclassified if layer == LAYER_RULES else self._label(
-                UNCLASSIFIED, LAYER_FALLBACK, 0.0)
-        return self._label(category, layer)
+            return Label(UNCLASSIFIED, LAYER_NONE if layer == LAYER_RULES else LAYER_FALLBACK,
+                         0.0, tid)
+        return Label(category, layer, 1.0, tid)
+
+    def _user_label(self, category: str, template: bytes) -> Label:
+        key = (category, template)
+        label = self._user_labels.get(key)
+        if label is None:
+            if len(self._user_labels) >= FAST_KEYS_MAX:
+                self._user_labels.clear()
+            label = self._user_labels[key] = Label(category, LAYER_RULES, 1.0,
+                                                   self._template_id(template))
+        return label
 
     def _lookup_many(self, lines: Sequence[bytes]) -> tuple[list[Label | bytes], list[int]]:
         """A label per line now, or the template whose model answer is pending; and the
@@ -141,10 +150,20 @@ class Classifier:
         before → cached label. Only lines with new fast keys are masked (together, one
         `mask_many` pass), and only lines whose template is not cached take `_decide`.
         """
+        keys = fast_keys(lines)
+        all_templates = list(map(self._key_templates.get, keys))  # type: ignore[arg-type]
+        unknown = [i for i, t in enumerate(all_templates) if t is None]
+        if unknown:
+            for i, template in zip(unknown, mask_many([lines[i] for i in unknown]), strict=True):
+                all_templates[i] = template
+                _remember(self._key_templates, keys[i], template)
         rest: list[int] | None = None
         todo: Sequence[bytes] = lines
+        templates: list[bytes | None] = all_templates
         user: dict[int, Label] = {}
         if self._has_user_rules:
+            # User rules test every line (any byte may matter); their label still names the
+            # line's template.
             match = self._user_rules.match
             rest = []
             for i, line in enumerate(lines):
@@ -152,21 +171,17 @@ class Classifier:
                 if category is None:
                     rest.append(i)
                 else:
-                    user[i] = self._label(category, LAYER_RULES)
+                    known = all_templates[i]
+                    assert known is not None
+                    user[i] = self._user_label(category, known)
             todo = [lines[i] for i in rest]
-        keys = fast_keys(todo)
-        templates = list(map(self._key_templates.get, keys))  # type: ignore[arg-type]
-        unknown = [i for i, t in enumerate(templates) if t is None]
-        if unknown:
-            for i, template in zip(unknown, mask_many([todo[i] for i in unknown]), strict=True):
-                templates[i] = template
-                _remember(self._key_templates, keys[i], template)
+            templates = [all_templates[i] for i in rest]
         found: list[Label | bytes | None] = list(self._cache.get_many(templates))
         missed = [i for i, label in enumerate(found) if label is None]
         for i in missed:
-            known = templates[i]
-            assert known is not None
-            found[i] = self._decide(todo[i], known)
+            line_template = templates[i]
+            assert line_template is not None
+            found[i] = self._decide(todo[i], line_template)
         if rest is not None:
             merged: list[Label | bytes | None] = [None] * len(lines)
             for j, i in enumerate(rest):
@@ -183,30 +198,32 @@ class Classifier:
         label = self._cache.get(template)
         if label is not None:
             return label
+        tid = template_id(template)
         if self._pool is None:
-            label = self._rules_label(line, LAYER_RULES)
+            label = self._rules_label(line, LAYER_RULES, tid)
             self._cache.put(template, label)
             return label
         category = self._default_rules.match(line)
         if category in COMBINED_RULE_CATEGORIES:
-            label = self._label(category, LAYER_RULES)
+            label = Label(category, LAYER_RULES, 1.0, tid)
             self._cache.put(template, label)
             return label
         if template not in self._pending:
             fut = self._pool.submit(template)
             if fut is None:  # queue full: a flood of new templates must not grow memory
                 self._fallbacks += 1
-                return self._rules_label(line, LAYER_FALLBACK)
+                return self._rules_label(line, LAYER_FALLBACK, tid)
             self._pending[template] = fut
             fut.add_done_callback(self._on_done(template, time.monotonic()))
         return template
 
     def _lookup(self, line: bytes) -> Label | bytes:
         """One line by the full path (mask, then `_decide`): what `_lookup_many` must equal."""
+        template = mask(line)
         category = self._user_rules.match(line)
         if category is not None:
-            return self._label(category, LAYER_RULES)
-        return self._decide(line, mask(line))
+            return self._user_label(category, template)
+        return self._decide(line, template)
 
     def _on_done(self, template: bytes,
                  submitted: float) -> Callable[[Future[Answer]], None]:
@@ -225,18 +242,19 @@ class Classifier:
         del self._pending[template]
         answer = None if fut.cancelled() else fut.result()
         assert self._spec is not None
+        tid = template_id(template)
         if answer is None:  # the worker died on this template twice: never ask again
-            label = self._rules_label(template, LAYER_FALLBACK)
+            label = self._rules_label(template, LAYER_FALLBACK, tid)
         elif answer[1] < self._config.model_min_confidence:
             # An unsure answer is mostly a line unlike anything trained on; measured on the
             # shared data's development systems, trusting it did more harm than the rules.
             self._answers += 1
             self._unsure += 1
-            label = self._rules_label(template, LAYER_RULES)
+            label = self._rules_label(template, LAYER_RULES, tid)
         else:
             self._answers += 1
             index, confidence = answer
-            label = self._label(self._spec.categories[index], LAYER_MODEL, confidence)
+            label = Label(self._spec.categories[index], LAYER_MODEL, confidence, tid)
         self._cache.put(template, label)
 
     def _harvest(self) -> None:
@@ -252,7 +270,7 @@ class Classifier:
         if label is not None:
             return label
         self._fallbacks += 1
-        return self._rules_label(line, LAYER_FALLBACK)
+        return self._rules_label(line, LAYER_FALLBACK, template_id(template))
 
     def label(self, line: bytes) -> Label:
         """The line's label, waiting for the model as long as it takes (offline use)."""
@@ -324,7 +342,8 @@ class Classifier:
                 pos += n
                 if len(template) != n or index >= len(categories):
                     raise ValueError("entry out of range")
-                self._cache.put(template, Label(categories[index], LAYER_MODEL, confidence))
+                self._cache.put(template, Label(categories[index], LAYER_MODEL, confidence,
+                                                template_id(template)))
                 loaded += 1
         except (struct.error, ValueError):
             log.warning("template cache %s is damaged after %d entries; kept those",

@@ -294,6 +294,7 @@ def _render(r: pb.SearchResult, as_json: bool) -> str:
         "category": e.category, "layer": pb.Layer.Name(e.layer).removeprefix("LAYER_").lower(),
         "confidence": round(e.confidence, 4), "flags": flags,
         "original_length": e.original_length or len(e.line),
+        "template_id": e.template_id.hex(),
         "line": escape_line(e.line), "line_b64": base64.b64encode(e.line).decode(),
     }, ensure_ascii=False)
 
@@ -530,6 +531,7 @@ def classify(config_file: Path | None, as_json: bool, no_model: bool,
                             out.write(json.dumps({
                                 "category": label.category, "layer": layer,
                                 "confidence": round(label.confidence, 4),
+                                "template_id": label.template_id.hex(),
                                 "line": escape_line(line)}, ensure_ascii=False) + "\n")
                         else:
                             out.write(f"{label.category}\t{layer}\t{label.confidence:.3f}\t"

@@ -39,6 +39,7 @@ def encode_entry(line: RawLine, source: int, label: Label) -> bytes:
         layer=label.layer,  # type: ignore[arg-type]
         flags=line.flags,
         original_length=line.original_length,
+        template_id=label.template_id,
     )
     return msg.SerializeToString()
 

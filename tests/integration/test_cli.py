@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.classify import mask, template_id
 from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
 
 COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove",
@@ -63,6 +64,7 @@ def test_query_json_has_the_contract_fields_and_exact_bytes(
         assert field in entry
     assert entry["line"] == "sudo: bob : COMMAND=/bin/ls \\xff"
     assert entry["offset"] == 8 and entry["index"] == 1 and entry["category"] == "admin_change"
+    assert entry["template_id"] == template_id(mask(b"sudo: bob : COMMAND=/bin/ls \xff")).hex()
     assert collector.count("--category", "admin_change") == 1
     assert collector.count("--agent", "nobody") == 0
     assert collector.count("--since", "1h") == 2 and collector.count("--until", "1h") == 0

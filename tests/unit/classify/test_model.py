@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.classify import Classifier
+from agent.classify import Classifier, mask, template_id
 from agent.classify._classifier import CACHE_FILE, LAYER_FALLBACK, LAYER_MODEL, LAYER_RULES
 from agent.classify._pool import shipped_spec
 from agent.config import ClassifyConfig
@@ -123,6 +123,8 @@ async def test_slow_model_never_holds_a_line_past_the_bound() -> None:
         assert LAYER_FALLBACK in layers
         assert labeled.labels[-1].layer == LAYER_RULES  # a precise rule needs no model
         assert classifier.statistics().fallback_lines == layers.count(LAYER_FALLBACK)
+        assert [label.template_id for label in labeled.labels] == [
+            template_id(mask(line)) for line in lines]  # fallbacks too
         assert {label.category for label in labeled.labels if label.layer == LAYER_FALLBACK
                 } <= {"unclassified", "normal", "error"}
     finally:
@@ -244,3 +246,10 @@ def test_prefix_reuse_gives_the_answers_of_a_cleared_context() -> None:
     finally:
         reused.close()
         cleared.close()
+
+
+def test_model_labels_carry_the_template_id_of_their_line(model: Classifier) -> None:
+    """The model answers per template; the cached label names that template."""
+    line = b"kernel: [ 12.345] eth0: link up, 1000 Mbps, full duplex"
+    label = model.label(line)
+    assert label.template_id == template_id(mask(line))

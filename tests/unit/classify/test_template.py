@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.classify import Classifier
+from agent.classify import Classifier, template_id
 from agent.classify._classifier import FAST_KEYS_MAX
 from agent.classify._template import (
     TEMPLATE_PREFIX_BYTES,
@@ -63,12 +63,16 @@ def _full_path(classifier: Classifier, line: bytes) -> object:
        st.booleans())
 def test_fast_path_gives_every_line_the_full_paths_label(
         batches: list[list[bytes]], user_rules: bool) -> None:
-    """label_many (fast keys, batch masking) labels each line as the full mask path does."""
+    """label_many (fast keys, batch masking) labels each line as the full mask path does,
+    and every label names its own line's template (so no two templates share a label)."""
     rules = [Rule(pattern="alice.*root", category="normal")] if user_rules else []
     fast = Classifier(ClassifyConfig(model=False, rules=rules))
     full = Classifier(ClassifyConfig(model=False, rules=rules))
     for batch in batches:
-        assert fast.label_many(batch) == [_full_path(full, line) for line in batch]
+        labels = fast.label_many(batch)
+        assert labels == [_full_path(full, line) for line in batch]
+        assert [label.template_id for label in labels] == [
+            template_id(mask(line)) for line in batch]
 
 
 def test_long_lines_and_newlines_take_the_full_path_with_the_same_labels() -> None:
