@@ -146,7 +146,7 @@ class Classifier:
         indexes of the pending ones.
 
         Same labels as `_lookup` line by line, but the warm path runs at C speed per line:
-        fast key (bytes methods over the whole batch) → the template that key was masked to
+        fast key (one regex pass over the whole batch) → the template that key was masked to
         before → cached label. Only lines with new fast keys are masked (together, one
         `mask_many` pass), and only lines whose template is not cached take `_decide`.
         """
