@@ -216,3 +216,15 @@ def test_masking_time_grows_linearly_on_pathological_lines(make: Callable[[int],
     t_big = _best_time(lambda: mask(big, limit=len(big)))
     # Linear gives ~4; quadratic ~16. The floor keeps timer noise on tiny times out.
     assert t_big / max(t_small, 1e-4) < 8, (t_small, t_big)
+
+
+def test_batches_longer_than_one_join_slice_mask_as_their_lines(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches are masked and keyed JOIN_LINES lines at a time; slices change no result."""
+    monkeypatch.setattr("agent.classify._template.JOIN_LINES", 7)
+    rng = random.Random(9)
+    lines = ["".join(rng.choice(PIECES) for _ in range(rng.randint(0, 25))).encode()
+             for _ in range(50)] + [b"x" * (TEMPLATE_PREFIX_BYTES + 5), b"a\nb"]
+    rng.shuffle(lines)
+    assert mask_many(lines) == [mask(line) for line in lines]
+    assert fast_keys(lines) == [fast_keys([line])[0] for line in lines]
