@@ -2,7 +2,9 @@
 
 Starts a collector and an agent (separate processes, loopback only), writes RATE lines/s of
 ~120-byte sshd/app-like lines for SECS seconds, then samples the agent's /proc/PID: resident
-set size (VmRSS, peak VmHWM) and CPU time (utime+stime). Prints one summary; the Kubernetes
+set size (VmRSS, peak VmHWM) and CPU time (utime+stime), and the peak RSS of each model worker
+process it started (children running agent.classify._worker), reported separately and summed:
+they are separate processes in the same container. Prints one summary; the Kubernetes
 requests/limits in config/kubernetes/ come from these figures (see the README there).
 
 Usage: python scripts/measure_agent.py [--rate 1000] [--secs 60]
@@ -36,6 +38,24 @@ def mem_kib(pid: int) -> tuple[int, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values["VmRSS"], values["VmHWM"]
+
+
+def model_workers(pid: int) -> list[int]:
+    """Child processes of `pid` running the model worker."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"agent.classify._worker" in cmd:
+                found.append(int(child))
+    return found
 
 
 def line(i: int) -> str:
@@ -89,6 +109,7 @@ def main() -> None:
             cpu = cpu_secs(agent.pid) - cpu0
             wall = time.monotonic() - t0
             rss, hwm = mem_kib(agent.pid)
+            workers = {w: mem_kib(w)[1] for w in model_workers(agent.pid)}
             size = log.stat().st_size
         finally:
             agent.terminate()
@@ -101,6 +122,11 @@ def main() -> None:
           f"{sorted(samples)[len(samples) // 2] / 1024:.0f} MiB, end {rss / 1024:.0f} MiB, "
           f"peak {hwm / 1024:.0f} MiB; CPU {cpu:.1f} s over {wall:.0f} s = "
           f"{1000 * cpu / wall:.0f} millicores")
+    worker_peak = sum(workers.values())
+    print(f"model workers: {len(workers)}, peak RSS "
+          f"{', '.join(f'{k / 1024:.1f}' for k in workers.values()) or '-'} MiB; "
+          f"agent peak {hwm / 1024:.1f} MiB + workers {worker_peak / 1024:.1f} MiB = "
+          f"{(hwm + worker_peak) / 1024:.1f} MiB for the container")
 
 
 if __name__ == "__main__":

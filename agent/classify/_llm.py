@@ -11,7 +11,11 @@ per hazard in MODEL-NOTES §7:
   5. never an empty prompt (BOS at least);
   6. the file is checked (`_gguf.read_gguf`) and loaded with mmap=False;
   7. one instance per process, used by one thread (the worker);
-  8. the context is reset by evaluating each prompt at n_past=0.
+  8. the context is reset for every prompt: evaluated at n_past=0, or (prefix reuse) at
+     n_past=k where the first k ids equal the previous prompt's, so positions < k already
+     hold exactly this prompt's keys and values and every later one is rewritten. k stops
+     one id short of the prompt, so each eval has at least one id (an empty eval would
+     leave the previous logits). MODEL-NOTES §4 measured identical logits; so does a test.
 Run this only inside the worker process (`_worker`): a crash we did not foresee still
 takes down the worker, never the agent.
 """
@@ -102,9 +106,12 @@ class LabelModel:
     """One loaded model: scores a template against a fixed set of label tokens."""
 
     def __init__(self, handle: int, info: GGUFInfo, labels: Sequence[str], prompt: str,
-                 threads: int) -> None:
+                 threads: int, reuse_prefix: bool = True) -> None:
         self._lib = _lib()
         self._h: int | None = handle
+        self.reuse_prefix = reuse_prefix
+        self._last: list[int] = []  # ids whose keys/values the context holds (prefix reuse)
+        self.evaluated = self.reused = 0  # ids evaluated, ids skipped thanks to the prefix
         self.info = info
         self.prompt = prompt
         self.threads = threads
@@ -117,8 +124,8 @@ class LabelModel:
         self._bos = int(bos) if 0 <= int(bos) < self.vocab else 1
 
     @classmethod
-    def load(cls, path: Path, labels: Sequence[str], prompt: str, threads: int = 1
-             ) -> LabelModel:
+    def load(cls, path: Path, labels: Sequence[str], prompt: str, threads: int = 1,
+             reuse_prefix: bool = True) -> LabelModel:
         """Check and load `path`; ModelError names the file when it is unusable."""
         info = read_gguf(path)
         config = _ConfigStruct(context_length=MODEL_CONTEXT, gpu_layers=0, mmap=False,
@@ -126,7 +133,7 @@ class LabelModel:
         handle = _lib().ctransformers_llm_create(str(path).encode(), b"llama", config)
         if not handle:
             raise ModelError(f"{path}: ctransformers could not load the model")
-        return cls(handle, info, labels, prompt, threads)
+        return cls(handle, info, labels, prompt, threads, reuse_prefix)
 
     def _tokenize(self, text: str) -> list[int]:
         data = text.encode("utf-8", errors="replace")
@@ -149,22 +156,48 @@ class LabelModel:
             ids.insert(0, self._bos)
         return fit_ids(ids, self.tail)
 
-    def label_logits(self, template: bytes) -> list[float]:
-        ids = self.prompt_ids(template)
-        arr = (ctypes.c_int * len(ids))(*ids)
-        # n_past=0 rewrites the KV cache from position 0: no state leaks between prompts.
-        if not self._lib.ctransformers_llm_batch_eval(self._handle(), arr, len(ids), 0,
-                                                      len(ids), self.threads):
+    def _logits_of_ids(self, ids: list[int]) -> list[float]:
+        keep = 0
+        if self.reuse_prefix:
+            last = self._last
+            limit = min(len(ids) - 1, len(last))
+            while keep < limit and ids[keep] == last[keep]:
+                keep += 1
+        todo = ids[keep:]
+        arr = (ctypes.c_int * len(todo))(*todo)
+        self._last = []  # until the eval succeeds, the context holds nothing reusable
+        # n_past=keep rewrites the KV cache from position `keep`; positions before it hold
+        # this prompt's own ids (guard 8): no state of another prompt is read.
+        if not self._lib.ctransformers_llm_batch_eval(self._handle(), arr, len(todo), keep,
+                                                      len(todo), self.threads):
             raise ModelError("ctransformers failed to evaluate a prompt")
+        self._last = ids
+        self.evaluated += len(todo)
+        self.reused += keep
         logits = self._lib.ctransformers_llm_logits_data(self._handle())
         return [float(logits[i]) for i in self.label_ids]
 
-    def classify(self, template: bytes) -> tuple[int, float]:
-        """(label index, softmax probability over the labels) for `template`."""
-        logits = self.label_logits(template)
+    def label_logits(self, template: bytes) -> list[float]:
+        return self._logits_of_ids(self.prompt_ids(template))
+
+    @staticmethod
+    def _answer(logits: list[float]) -> tuple[int, float]:
         top = max(range(len(logits)), key=logits.__getitem__)
         total = sum(math.exp(x - logits[top]) for x in logits)
         return top, 1.0 / total
+
+    def classify(self, template: bytes) -> tuple[int, float]:
+        """(label index, softmax probability over the labels) for `template`."""
+        return self._answer(self.label_logits(template))
+
+    def classify_many(self, templates: Sequence[bytes]) -> list[tuple[int, float]]:
+        """`classify` of each template, in order; evaluated sorted by token ids, so that
+        neighbours share the longest prefixes (prefix reuse evaluates only the rest)."""
+        ids = [self.prompt_ids(t) for t in templates]
+        answers: list[tuple[int, float]] = [(0, 0.0)] * len(templates)
+        for i in sorted(range(len(ids)), key=ids.__getitem__):
+            answers[i] = self._answer(self._logits_of_ids(ids[i]))
+        return answers
 
     def close(self) -> None:
         if self._h is not None:

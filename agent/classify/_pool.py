@@ -1,9 +1,12 @@
 """Which model to run, checked at start-up, and the worker processes that run it.
 
 Each worker is a `python -m agent.classify._worker` child with one model instance, fed by one
-thread of this process: the thread blocks on the pipe, never the event loop. A worker that dies
-(segfault, abort, kill) is restarted and counted; the template it was given is retried once on
-the fresh worker and, if that dies too, answered with None (the caller falls back to rules).
+thread of this process: the thread blocks on the pipe, never the event loop. The thread sends
+what is queued, up to MAX_BATCH templates, in one request (one pipe round trip and one wake-up
+per batch; the worker evaluates them in prefix-sharing order). A worker that dies (segfault,
+abort, kill) is restarted and counted; the templates of that batch are then asked one at a
+time, so one that kills the worker is retried once on a fresh worker and, if that dies too,
+answered with None (the caller falls back to rules) without failing the others.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from agent.classify._gguf import read_gguf
-from agent.classify._wire import ANSWER, REQUEST
+from agent.classify._wire import ANSWER, COUNT, MAX_BATCH, REQUEST
 from agent.errors import ModelError
 
 log = logging.getLogger("sealtail.classify")
@@ -46,7 +49,7 @@ class ModelSpec:
 
     def fingerprint(self) -> str:
         """Changes whenever a cached decision of this model could change."""
-        text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v2"])
+        text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v3"])
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -75,9 +78,9 @@ def check_model(spec: ModelSpec) -> None:
 
 
 class _Worker:
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, reuse_prefix: bool = True) -> None:
         arg = json.dumps({"path": str(spec.path), "prompt": spec.prompt,
-                          "labels": list(spec.labels)})
+                          "labels": list(spec.labels), "reuse": reuse_prefix})
         self.proc = subprocess.Popen([sys.executable, "-m", "agent.classify._worker", arg],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -94,15 +97,20 @@ class _Worker:
     def pid(self) -> int:
         return self.proc.pid
 
-    def ask(self, template: bytes) -> tuple[int, float]:
-        """One round trip; OSError or EOFError when the process is gone."""
-        self.stdin.write(REQUEST.pack(len(template)) + template)
+    def ask(self, templates: list[bytes]) -> list[tuple[int, float]]:
+        """One round trip for up to MAX_BATCH templates; OSError or EOFError when the process
+        is gone."""
+        parts = [COUNT.pack(len(templates))]
+        for template in templates:
+            parts.append(REQUEST.pack(len(template)))
+            parts.append(template)
+        self.stdin.write(b"".join(parts))
         self.stdin.flush()
-        data = self.stdout.read(ANSWER.size)
-        if len(data) != ANSWER.size:
+        size = ANSWER.size * len(templates)
+        data = self.stdout.read(size)
+        if len(data) != size:
             raise EOFError("model worker closed its output")
-        index, confidence = ANSWER.unpack(data)
-        return int(index), float(confidence)
+        return [(int(i), float(c)) for i, c in ANSWER.iter_unpack(data)]
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -126,15 +134,17 @@ class _Worker:
 class WorkerPool:
     """`workers` model processes behind one bounded queue of templates."""
 
-    def __init__(self, spec: ModelSpec, workers: int = 1, max_queued: int = 10_000) -> None:
+    def __init__(self, spec: ModelSpec, workers: int = 1, max_queued: int = 10_000,
+                 *, reuse_prefix: bool = True) -> None:
         self.spec = spec
+        self._reuse = reuse_prefix
         self._queue: queue.Queue[tuple[bytes, Future[Answer]] | None] = queue.Queue(max_queued)
         self._threads: list[threading.Thread] = []
         self._workers: list[_Worker | None] = []
         self._lock = threading.Lock()
         self.crashes = self.restarts = self.answered = self.failed = 0
         for _ in range(workers):  # started here so a bad model fails the agent's start-up
-            self._workers.append(_Worker(spec))
+            self._workers.append(_Worker(spec, reuse_prefix))
         for i in range(workers):
             t = threading.Thread(target=self._run, args=(i,), name=f"model-worker-{i}",
                                  daemon=True)
@@ -162,7 +172,7 @@ class WorkerPool:
             old.kill()
         self._workers[i] = None
         try:
-            worker = _Worker(self.spec)
+            worker = _Worker(self.spec, self._reuse)
         except (ModelError, OSError) as exc:
             log.error("model worker %d could not restart: %s", i, exc)
             time.sleep(1.0)  # the file went bad under us: retry slowly, callers fall back
@@ -173,41 +183,70 @@ class WorkerPool:
         log.warning("model worker %d restarted as pid %d", i, worker.pid)
         return worker
 
-    def _ask(self, i: int, template: bytes) -> Answer:
+    def _died(self, i: int, worker: _Worker, what: str) -> None:
+        status = worker.proc.poll()
+        with self._lock:
+            self.crashes += 1
+        log.error("model worker %d (pid %d) died (status %s) on %s", i, worker.pid, status, what)
+        self._restart(i)
+
+    def _ask_one(self, i: int, template: bytes) -> Answer:
         for _attempt in range(2):  # the second try runs on a fresh worker
             worker = self._workers[i] or self._restart(i)
             if worker is None:
                 return None
             try:
-                return worker.ask(template)
+                return worker.ask([template])[0]
             except (OSError, EOFError, ValueError):
-                status = worker.proc.poll()
-                with self._lock:
-                    self.crashes += 1
-                log.error("model worker %d (pid %d) died (status %s) on a %d-byte template",
-                          i, worker.pid, status, len(template))
-                self._restart(i)
+                self._died(i, worker, f"a {len(template)}-byte template")
         return None
 
-    def _run(self, i: int) -> None:
-        while True:
-            item = self._queue.get()
+    def _ask(self, i: int, templates: list[bytes]) -> list[Answer]:
+        worker = self._workers[i] or self._restart(i)
+        if worker is None:
+            return [None] * len(templates)
+        try:
+            return list(worker.ask(templates))
+        except (OSError, EOFError, ValueError):
+            self._died(i, worker, f"a batch of {len(templates)} templates")
+        # One at a time now: a template that kills the worker must not fail the others.
+        return [self._ask_one(i, t) for t in templates]
+
+    def _take_batch(self) -> tuple[list[tuple[bytes, Future[Answer]]], bool]:
+        """The next queued items (waiting for the first), up to MAX_BATCH; and whether the
+        stop sentinel was taken."""
+        item = self._queue.get()
+        if item is None:
+            return [], True
+        items = [item]
+        while len(items) < MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
             if item is None:
-                return
-            template, fut = item
-            if not fut.set_running_or_notify_cancel():
+                return items, True
+            items.append(item)
+        return items, False
+
+    def _run(self, i: int) -> None:
+        stop = False
+        while not stop:
+            items, stop = self._take_batch()
+            items = [(t, fut) for t, fut in items if fut.set_running_or_notify_cancel()]
+            if not items:
                 continue
             try:
-                answer = self._ask(i, template)
+                answers = self._ask(i, [t for t, _ in items])
             except Exception:  # a bug here must not leave callers waiting forever
                 log.exception("model worker %d: unexpected failure", i)
-                answer = None
+                answers = [None] * len(items)
             with self._lock:
-                if answer is None:
-                    self.failed += 1
-                else:
-                    self.answered += 1
-            fut.set_result(answer)
+                failed = sum(1 for a in answers if a is None)
+                self.failed += failed
+                self.answered += len(answers) - failed
+            for (_, fut), answer in zip(items, answers, strict=True):
+                fut.set_result(answer)
 
     def close(self) -> None:
         """Stop the threads and the worker processes (queued templates are dropped)."""

@@ -1,10 +1,11 @@
-"""The model worker: a separate process that owns one model and answers one template at a time.
+"""The model worker: a separate process that owns one model and answers batches of templates.
 
     python -m agent.classify._worker '<json spec>'
 
-Protocol on stdin/stdout, little-endian: request = u32 length + template bytes; answer = u16
-label index + f32 confidence. At start it prints one line, `READY <vocab size>` or
-`ERROR <message>`. A native crash ends this process only; the agent sees EOF on the pipe.
+Protocol on stdin/stdout (`_wire`): a request holds up to MAX_BATCH templates, the answer one
+(label index, confidence) per template in request order. At start it prints one line,
+`READY <vocab size>` or `ERROR <message>`. A native crash ends this process only; the agent
+sees EOF on the pipe. Out-of-bounds counts or lengths end it with status 3.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from agent.classify._wire import ANSWER, MAX_REQUEST_BYTES, REQUEST
+from agent.classify._wire import ANSWER, COUNT, MAX_BATCH, MAX_REQUEST_BYTES, REQUEST
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes | None:
@@ -36,7 +37,7 @@ def serve(spec: dict[str, object], stdin: BinaryIO, stdout: BinaryIO) -> int:
         labels = spec["labels"]
         assert isinstance(labels, list)
         model = LabelModel.load(Path(str(spec["path"])), [str(x) for x in labels],
-                                str(spec["prompt"]))
+                                str(spec["prompt"]), reuse_prefix=bool(spec.get("reuse", True)))
     except ModelError as exc:
         stdout.write(f"ERROR {exc.message}\n".encode())
         stdout.flush()
@@ -44,17 +45,26 @@ def serve(spec: dict[str, object], stdin: BinaryIO, stdout: BinaryIO) -> int:
     stdout.write(f"READY {model.vocab}\n".encode())
     stdout.flush()
     while True:
-        head = _read_exact(stdin, REQUEST.size)
+        head = _read_exact(stdin, COUNT.size)
         if head is None:
             return 0
-        (n,) = REQUEST.unpack(head)
-        if n > MAX_REQUEST_BYTES:
+        (count,) = COUNT.unpack(head)
+        if not 0 < count <= MAX_BATCH:
             return 3
-        template = _read_exact(stdin, n)
-        if template is None:
-            return 0
-        index, confidence = model.classify(template)
-        stdout.write(ANSWER.pack(index, confidence))
+        templates = []
+        for _ in range(count):
+            size = _read_exact(stdin, REQUEST.size)
+            if size is None:
+                return 0
+            (n,) = REQUEST.unpack(size)
+            if n > MAX_REQUEST_BYTES:
+                return 3
+            template = _read_exact(stdin, n)
+            if template is None:
+                return 0
+            templates.append(template)
+        answers = model.classify_many(templates)
+        stdout.write(b"".join(ANSWER.pack(index, confidence) for index, confidence in answers))
         stdout.flush()
 
 

@@ -230,6 +230,24 @@ def test_unsure_model_answers_give_way_to_the_rules() -> None:
         c.close()
 
 
+def test_prefix_reuse_gives_the_answers_of_a_cleared_context() -> None:
+    """Batched, prefix-sharing evaluation answers exactly as one cleared prompt at a time."""
+    from agent.classify._pool import WorkerPool
+    from agent.classify._template import mask_many
+    from agent.classify.training.generators import generate
+
+    templates = sorted(set(mask_many([line.encode() for line, _ in generate(400, seed=11)])))
+    spec = shipped_spec()
+    reused, cleared = WorkerPool(spec, reuse_prefix=True), WorkerPool(spec, reuse_prefix=False)
+    try:
+        batch = [reused.submit(t) for t in templates]  # queued together: sent in batches
+        one_by_one = [cleared.submit(t).result(30) for t in templates]  # type: ignore[union-attr]
+        assert [f.result(30) for f in batch] == one_by_one  # type: ignore[union-attr]
+    finally:
+        reused.close()
+        cleared.close()
+
+
 def test_model_labels_carry_the_template_id_of_their_line(model: Classifier) -> None:
     """The model answers per template; the cached label names that template."""
     line = b"kernel: [ 12.345] eth0: link up, 1000 Mbps, full duplex"
