@@ -14,13 +14,12 @@ and mode: per-class precision/recall and the confusion matrix.
 
 Modes:
   rules     built-in rules alone ("unclassified" counted as normal: it is the default class)
-  model     the model alone, every answer taken however unsure
+  model     the model alone, every answer taken however unsure (its `error` for a line whose
+            words state no failure, agent.classify._rules.states_a_failure, becomes normal, as
+            in the agent)
   both      the agent's classifier with its default config: a rule decides when it names one of
             COMBINED_RULE_CATEGORIES, the model decides the rest when its probability reaches
             classify.model_min_confidence, else the rules' label or unclassified
-  veto      proposed, not what the agent does yet: `both`, except that a model answer `error`
-            for a line whose words state no failure (agent.classify._rules.states_a_failure)
-            becomes normal
 
 Usage: python scripts/eval_classify.py [--json FILE] [--systems A,B] [--model DIR]
        python scripts/eval_classify.py --errors [--systems BGL]  # development systems only
@@ -41,8 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.classify import CATEGORIES, Classifier, RuleSet  # noqa: E402
-from agent.classify._classifier import LAYER_MODEL  # noqa: E402
-from agent.classify._rules import states_a_failure  # noqa: E402
 from agent.classify._template import mask  # noqa: E402
 from agent.config import ClassifyConfig  # noqa: E402
 
@@ -50,7 +47,7 @@ DATA = ROOT.parent / "shared" / "data"
 LOGHUB = ("Android", "Apache", "BGL", "HDFS", "HPC", "Hadoop", "HealthApp", "Linux", "OpenSSH",
           "OpenStack", "Proxifier", "Spark", "Zookeeper")
 ALL_SYSTEMS = (*LOGHUB, "Audit", "auth_dev")
-MODES = ("rules", "model", "both", "veto")
+MODES = ("rules", "model", "both")
 # The split, fixed in session 2. DEVELOPMENT: the systems whose errors were read in session 1 to
 # choose the second round of generator changes and classify.model_min_confidence (commit
 # 2d648ea); errors may be looked at (--errors) on these only. HELD_OUT: nobody tunes on them;
@@ -165,9 +162,6 @@ def predict(systems: list[System], model_dir: Path | None = None
                 "rules": [_scored(rules.match(line) or "unclassified") for line in s.lines],
                 "model": by_model,
                 "both": [_scored(lab.category) for lab in both],
-                "veto": ["normal" if lab.category == "error" and lab.layer == LAYER_MODEL
-                         and not states_a_failure(line) else _scored(lab.category)
-                         for line, lab in zip(s.lines, both, strict=True)],
             }
         stats = model.statistics()
     finally:

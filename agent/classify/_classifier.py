@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import cast
 
 from agent.classify._pool import Answer, ModelSpec, WorkerPool, check_model, shipped_spec
-from agent.classify._rules import UNCLASSIFIED, RuleSet
+from agent.classify._rules import UNCLASSIFIED, RuleSet, states_a_failure
 from agent.classify._template import TemplateCache, fast_keys, mask, mask_many
 from agent.classify._template_id import template_id
 from agent.config import ClassifyConfig
@@ -56,6 +56,7 @@ class ClassifyStatistics:
     cache_misses: int
     model_answers: int = 0
     model_unsure: int = 0    # answers below model_min_confidence, replaced by the rules' label
+    model_vetoed: int = 0    # model answers `error` for a line stating no failure, made `normal`
     fallback_lines: int = 0
     worker_crashes: int = 0
     worker_restarts: int = 0
@@ -100,11 +101,12 @@ class Classifier:
         # user-rule labels, one object per (category, template): bounded like the key map
         self._user_labels: dict[tuple[str, bytes], Label] = {}
         self._pending: dict[bytes, Future[Answer]] = {}
+        self._failure_stated: dict[bytes, bool] = {}  # pending template -> its line says a failure
         self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
         self._latencies: deque[float] = deque()  # seconds per answer (appended by threads)
         self._latency_count = 0
         self._latency_sum = 0.0
-        self._fallbacks = self._answers = self._unsure = 0
+        self._fallbacks = self._answers = self._unsure = self._vetoed = 0
         self._pool: WorkerPool | None = None
         self._spec: ModelSpec | None = None
         self._cache_path = state_dir / CACHE_FILE if state_dir and config.cache_persist else None
@@ -214,6 +216,8 @@ class Classifier:
                 self._fallbacks += 1
                 return self._rules_label(line, LAYER_FALLBACK, tid)
             self._pending[template] = fut
+            # Judged on the line: masking may remove the words (BGL "generating core.2275").
+            self._failure_stated[template] = states_a_failure(line)
             fut.add_done_callback(self._on_done(template, time.monotonic()))
         return template
 
@@ -240,6 +244,7 @@ class Classifier:
         if fut is None or not fut.done():
             return
         del self._pending[template]
+        failure_stated = self._failure_stated.pop(template, True)
         answer = None if fut.cancelled() else fut.result()
         assert self._spec is not None
         tid = template_id(template)
@@ -254,7 +259,15 @@ class Classifier:
         else:
             self._answers += 1
             index, confidence = answer
-            label = Label(self._spec.categories[index], LAYER_MODEL, confidence, tid)
+            category = self._spec.categories[index]
+            if category == "error" and "normal" in self._spec.categories and not failure_stated:
+                # `error` is the model's commonest false alarm on unfamiliar routine lines
+                # ("line one": error, 0.998); it stands only when the line's own words say
+                # something failed. Measured (make eval): development 0.862 -> 0.940, held-out
+                # (measured once, not tuned on) 0.666 -> 0.797 macro-F1.
+                self._vetoed += 1
+                category = "normal"
+            label = Label(category, LAYER_MODEL, confidence, tid)
         self._cache.put(template, label)
 
     def _harvest(self) -> None:
@@ -402,7 +415,7 @@ class Classifier:
             lines=sum(self._counts.values()), by_category=dict(self._counts),
             by_layer=dict(self._layers), templates_cached=len(self._cache),
             cache_hits=self._cache.hits, cache_misses=self._cache.misses,
-            model_answers=self._answers, model_unsure=self._unsure,
+            model_answers=self._answers, model_unsure=self._unsure, model_vetoed=self._vetoed,
             fallback_lines=self._fallbacks,
             worker_crashes=pool.crashes if pool else 0,
             worker_restarts=pool.restarts if pool else 0,

@@ -98,9 +98,9 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 # Words by which a line states that something failed (TAXONOMY `error`: exceptions, crashes,
 # timeouts, I/O and hardware faults, fatal/severe messages, failed jobs). Not a rule: the
-# proposed check that a model answer of `error` is backed by the line itself (see
-# `states_a_failure`; measured as mode `veto` by scripts/eval_classify.py, not yet used by the
-# agent's Classifier).
+# Classifier's check that a model answer of `error` is backed by the line itself
+# (`states_a_failure`); without it, unfamiliar routine lines were the model's commonest
+# false alarm.
 FAILURE_WORDS = re.compile(
     rb"(?i)\b(error|err|errno|fatal|fail\w*|critical|crit|severe|panic|emerg|alert|abort\w*|"
     rb"exception|traceback|segfault|segmentation|core|dumped|crash\w*|died|dead|killed|"

@@ -253,3 +253,26 @@ def test_model_labels_carry_the_template_id_of_their_line(model: Classifier) -> 
     line = b"kernel: [ 12.345] eth0: link up, 1000 Mbps, full duplex"
     label = model.label(line)
     assert label.template_id == template_id(mask(line))
+
+
+def test_a_model_error_for_a_line_stating_no_failure_is_sealed_normal() -> None:
+    """The model's `error` stands only when the line's own words say something failed."""
+    from agent.classify._pool import WorkerPool
+    from agent.classify._template import mask
+
+    routine, failing = b"fresh line in new file", b"worker 3: connection reset by peer: error"
+    pool = WorkerPool(shipped_spec())
+    try:  # precondition: the model alone calls both lines `error`
+        raw = [pool.submit(mask(line)).result(30) for line in (routine, failing)]  # type: ignore[union-attr]
+    finally:
+        pool.close()
+    assert [shipped_spec().categories[index] for index, _ in raw] == ["error", "error"]
+    c = Classifier(ClassifyConfig(default_rules=False, cache_persist=False,
+                                  model_min_confidence=0.0, max_wait_ms=30_000))
+    try:
+        labels = c.label_many([routine, failing])
+        assert [(x.category, x.layer) for x in labels] == [("normal", LAYER_MODEL),
+                                                           ("error", LAYER_MODEL)]
+        assert c.statistics().model_vetoed == 1
+    finally:
+        c.close()
