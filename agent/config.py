@@ -152,6 +152,11 @@ class AgentSection:
     collector_key: str = _opt("", "file holding the collector's checkpoint verifier key "
                                   "(name+id+base64, from `sealtail collector-key`); when unset, "
                                   "checkpoints in acks are stored unverified")
+    offline_new_chain: bool = _opt(False, "with an empty state directory and the collector "
+                                          "unreachable, start a new chain at seq 0 instead of "
+                                          "waiting for the collector's ChainHead answer; only "
+                                          "for a brand-new agent key (if the state was lost, "
+                                          "the collector refuses that chain as equivocation)")
     tls: ClientTLSConfig = field(default_factory=ClientTLSConfig,
                                  metadata={"help": "TLS to the collector ([agent.tls])"})
 

@@ -35,7 +35,7 @@ from agent.classify import Classifier
 from agent.config import AgentConfig
 from agent.errors import SealtailError, VerificationError
 from agent.formats import peek_checkpoint
-from agent.health import ShipWatch
+from agent.health import Health, ShipWatch
 from agent.metrics import CONTENT_TYPE, AgentMetrics, AgentStages, exposition, registry_of
 from agent.seal import Sealer
 from agent.ship import Shipper
@@ -169,8 +169,17 @@ class AgentOps:
         # Answered by the event loop itself: a hung loop fails it, a down collector does not.
         return Response(200, b"alive\n")
 
-    async def _healthz(self) -> Response:
+    def health(self) -> Health:
+        """The ship watch's verdict, made unhealthy at once by what no waiting cures: the
+        chain head still unknown (nothing is sealed) or a collector that rolled back."""
         h = self.watch.health()
+        sh = self._shipper.statistics()
+        if sh.awaiting_chain_head:
+            return Health(False, sh.last_error, h.waiting_segments, h.stalled_secs)
+        return h
+
+    async def _healthz(self) -> Response:
+        h = self.health()
         return Response(200 if h.healthy else 503,
                         f"{'ok' if h.healthy else 'unhealthy'}: {h.reason}\n".encode())
 
@@ -193,7 +202,7 @@ class AgentOps:
         sp = self._spool.statistics()
         w = self.watch.statistics()
         sh = self._shipper.statistics()
-        h = self.watch.health()
+        h = self.health()
         checkpoint = None
         if self._spool.anchor is not None:
             with contextlib.suppress(VerificationError):

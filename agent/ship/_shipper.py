@@ -35,6 +35,7 @@ log = logging.getLogger("sealtail.ship")
 
 ENCODINGS_KEY = "sealtail-encodings"  # the collector's Ship initial metadata (see proto)
 NEGOTIATION_SECS = 5.0
+HEAD_REPORT_SECS = 60.0  # how often a still-unanswered ChainHead is logged again
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
@@ -95,6 +96,9 @@ class ShipStatistics:
     bytes_uncompressed: int = 0  # the same messages before compression
     history_failures: int = 0  # ack checkpoints not consistent with the anchor (refused)
     anchor_size: int = -1  # tree size of the kept anchor (-1: none yet)
+    # The state directory holds no chain head and the collector has not answered ChainHead
+    # yet: nothing is sealed until it does (see Shipper.wait_chain_head).
+    awaiting_chain_head: bool = False
 
 
 class Shipper:
@@ -142,13 +146,59 @@ class Shipper:
         self._bytes_sent = self._bytes_raw = 0
         self._zstd = zstandard.ZstdCompressor(level=1)
         self._drained = asyncio.Event()
+        self._awaiting_head = False
 
     def statistics(self) -> ShipStatistics:
         return ShipStatistics(self._sent, self._acked, self._refusals, self._reconnects,
                               self._connected, self._last_error, self._state, self._last_code,
                               self._encoding, self._bytes_sent, self._bytes_raw,
                               self._history_failures,
-                              -1 if self._anchor is None else self._anchor.size)
+                              -1 if self._anchor is None else self._anchor.size,
+                              self._awaiting_head)
+
+    async def wait_chain_head(self, agent_key: bytes, *,
+                              report_every_secs: float = HEAD_REPORT_SECS) -> ChainHead | None:
+        """Ask the collector where this key's chain stands until it answers (None: it holds
+        nothing from this key), with backoff between tries; never gives up.
+
+        Used when the state directory holds no chain head: guessing seq 0 would fork the
+        chain if the state was lost. Logged at ERROR once, then every `report_every_secs`;
+        meanwhile `statistics()` shows `awaiting_chain_head` and state backoff.
+        """
+        loop = asyncio.get_running_loop()
+        initial = self._config.backoff_initial_ms / 1000
+        cap = max(initial, self._config.backoff_max_ms / 1000)
+        delay = initial
+        reported_at: float | None = None
+        self._awaiting_head = True
+        try:
+            while True:
+                try:
+                    return await ask_chain_head(self._address, agent_key, tls=self._tls,
+                                                timeout_secs=self._config.ack_timeout_secs)
+                except grpc.aio.AioRpcError as exc:
+                    hint = await self._explain(exc)
+                    why = f"{exc.code().name}: {exc.details()}" + (f" ({hint})" if hint else "")
+                self._state = ShipState.BACKOFF
+                self._last_code = ErrorCode.COLLECTOR_UNAVAILABLE
+                self._last_error = (f"waiting for collector {self._address} to say where this "
+                                    f"agent's chain stands (ChainHead): {why}")
+                now = loop.time()
+                if reported_at is None or now - reported_at >= report_every_secs:
+                    log.log(logging.ERROR if reported_at is None else logging.WARNING,
+                            "the state directory holds no chain head and collector %s does "
+                            "not answer (%s): nothing is sealed until it does (starting at seq "
+                            "0 could fork this agent's chain if its state was lost); unread "
+                            "lines stay in the files. Retrying; for a brand-new agent that "
+                            "must start offline set agent.offline_new_chain = true",
+                            self._address, why)
+                    reported_at = now
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                delay = min(cap, delay * 2)
+        finally:
+            self._awaiting_head = False
+            self._state = ShipState.CONNECTING
+            self._last_error = self._last_code = ""
 
     async def wait_drained(self) -> None:
         """Wait until the spool holds no unacknowledged segment."""
@@ -416,6 +466,18 @@ def refusal(ack: pb.Ack) -> CollectorRejected:
                              retryable=ack.retryable or code in RETRYABLE_CODES)
 
 
+async def ask_chain_head(address: str, agent_key: bytes, *, tls: ClientTLS = PLAINTEXT,
+                         timeout_secs: float = 10) -> ChainHead | None:
+    """One ChainHead call (None: the collector holds nothing from this key); raises
+    grpc.aio.AioRpcError when it fails."""
+    async with open_aio_channel(address, tls, CHANNEL_OPTIONS) as channel:
+        reply = await pb_grpc.IngestStub(channel).ChainHead(
+            pb.ChainHeadRequest(agent_key=agent_key), timeout=timeout_secs)
+    if not reply.found:
+        return None
+    return ChainHead(reply.next_seq, reply.last_hash, reply.lines_total)
+
+
 async def fetch_chain_head(address: str, agent_key: bytes, *, timeout_secs: float | None,
                            tls: ClientTLS = PLAINTEXT) -> ChainHead | None:
     """Ask the collector where this key's chain stands (None: it holds nothing from it).
@@ -428,12 +490,7 @@ async def fetch_chain_head(address: str, agent_key: bytes, *, timeout_secs: floa
     delay = 0.2
     while True:
         try:
-            async with open_aio_channel(address, tls, CHANNEL_OPTIONS) as channel:
-                reply = await pb_grpc.IngestStub(channel).ChainHead(
-                    pb.ChainHeadRequest(agent_key=agent_key), timeout=10)
-            if not reply.found:
-                return None
-            return ChainHead(reply.next_seq, reply.last_hash, reply.lines_total)
+            return await ask_chain_head(address, agent_key, tls=tls)
         except grpc.aio.AioRpcError as exc:
             hint = None
             if exc.code() == grpc.StatusCode.UNAVAILABLE:

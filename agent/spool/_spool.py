@@ -84,6 +84,7 @@ class _Pending:
     next_head: ChainHead
     cursors: tuple[Cursor, ...]
     since: float = 0.0  # wall-clock time it entered the spool (file mtime after a restart)
+    head_before: ChainHead = ChainHead.genesis()  # the chain head this segment continues
 
 
 def is_disk_full(exc: OSError) -> bool:
@@ -245,12 +246,21 @@ class Spool:
                 self._quarantine_file(self._head_file, str(exc))
                 self.head_lost = True
         self.head, self.cursors = self._acked_head, dict(self._acked_cursors)
+        # Without a readable head.json the spool's own segments say where the chain stands:
+        # the lowest valid one (signed with this agent's key) starts it. Never quarantine a
+        # valid continuation only because the head file is missing.
+        head_known = self._head_file.exists()
         for path in sorted(self._seg_dir.glob("*.seg")):
             try:
                 pending = self._load_segment(path)
             except (SpoolError, VerificationError) as exc:
                 self._quarantine_file(path, str(exc))
                 continue
+            if not head_known and not self._pending:
+                self._acked_head = self.head = pending.head_before
+                head_known = True
+                log.warning("%s: no chain head file; the chain continues from the spool's "
+                            "first segment (seq %d)", self._dir, pending.seq)
             if pending.seq < self.head.next_seq:
                 log.info("%s: already acknowledged (head is at %d); removing", path,
                          self.head.next_seq)
@@ -298,14 +308,33 @@ class Spool:
             next_head=ChainHead(h.seq + 1, verified.segment_hash, h.lines_before + h.count),
             cursors=tuple(cursor_from_pb(s) for s in h.sources),
             since=path.stat().st_mtime,
+            head_before=ChainHead(h.seq, h.prev_hash, h.lines_before),
         )
 
     def adopt_head(self, head: ChainHead) -> None:
-        """Continue the chain from `head` (learned from the collector after state was lost)."""
+        """Continue the chain from `head` (learned from the collector after state was lost,
+        or genesis): written durably to head.json before anything is sealed on top of it, so
+        a restart before the first acknowledgement still knows where the chain stands.
+
+        Raises SpoolError when head.json cannot be written.
+        """
         if self._pending:
             raise RuntimeError("adopt_head with segments in the spool")
         self._acked_head = self.head = head
+        try:
+            atomic_write(self._head_file, self._head_body())
+        except OSError as exc:
+            raise SpoolError(f"{self._head_file}: cannot record the chain head: "
+                             f"{exc.strerror}") from exc
         self.head_lost = False
+
+    def _head_body(self) -> bytes:
+        return json.dumps({
+            "next_seq": self._acked_head.next_seq,
+            "prev_hash": self._acked_head.prev_hash.hex(),
+            "lines_total": self._acked_head.lines_total,
+            "cursors": [cursor_to_json(c) for c in self._acked_cursors.values()],
+        }, indent=1).encode()
 
     def _quarantine_file(self, path: Path, why: str) -> None:
         self._quarantined += 1
@@ -439,12 +468,7 @@ class Spool:
                 self._acked_cursors[(c.identity.device, c.identity.inode)] = c
         self._acked_head = self._pending[done[-1]].next_head
         self._prune_forgotten(still_pending=[p for s, p in self._pending.items() if s > seq])
-        body = json.dumps({
-            "next_seq": self._acked_head.next_seq,
-            "prev_hash": self._acked_head.prev_hash.hex(),
-            "lines_total": self._acked_head.lines_total,
-            "cursors": [cursor_to_json(c) for c in self._acked_cursors.values()],
-        }, indent=1).encode()
+        body = self._head_body()
         removed = [self._pending.pop(s) for s in done]
         paths = [r.path for r in removed]
         freed = sum(r.size for r in removed)
