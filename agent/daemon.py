@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import nacl.signing
 
 from agent import sdnotify
 from agent.admin import AdminServer, Response
 from agent.classify import Classifier
 from agent.collector import Checkpointer, build_server, lock_data_dir
 from agent.config import AgentConfig, CollectorConfig, is_loopback
-from agent.errors import CollectorUnavailable
+from agent.errors import CollectorUnavailable, SealtailError
 from agent.keys import (
     generate_key_file,
     load_authorized_keys,
@@ -42,7 +43,7 @@ from agent.ops import AgentOps
 from agent.records import ChainHead, LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper, fetch_chain_head
-from agent.spool import Spool
+from agent.spool import Spool, lock_state_dir
 from agent.status import STATUS_FILE, STATUS_INTERVAL_SECS, AgentStatus, write_status
 from agent.store import SQLiteStore
 from agent.tail import Tailer
@@ -95,6 +96,18 @@ async def run_agent(config: AgentConfig,
                     "(their signatures still show any change); set [agent.tls]",
                     config.agent.collector)
     warn_http_exposed(config.ops.http_listen, "/metrics, /status and POST /reload")
+    # Before the spool is opened: a second agent on the same state directory, or one that
+    # cannot be written, stops here with one line naming it.
+    lock_fd = await asyncio.to_thread(lock_state_dir, Path(config.agent.state_dir))
+    try:
+        await _run_agent_locked(config, load_config, key, tls)
+    finally:
+        os.close(lock_fd)
+
+
+async def _run_agent_locked(config: AgentConfig,
+                            load_config: Callable[[], AgentConfig] | None,
+                            key: nacl.signing.SigningKey, tls: ClientTLS) -> None:
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
                                     bytes(key.verify_key), config.spool)
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
@@ -156,6 +169,10 @@ async def run_agent(config: AgentConfig,
                             lambda: _status_loop(status_path, status_of), sealer,
                             shipper, spool, lines, labeled, stop, tls, recover_head,
                             head_known)
+    except* SealtailError as group:
+        # A stage failed on purpose-made error (a spool write that is not a full disk, ...):
+        # end with that one error, not a traceback of every cancelled stage; systemd restarts.
+        raise _first_leaf(group) from None
     finally:
         for used in ops.classifiers:  # the current one and any a reload replaced
             await asyncio.to_thread(used.close)
@@ -166,6 +183,11 @@ async def run_agent(config: AgentConfig,
         # STATE/http.address only makes `sealtail status` fall back to the state directory.
         await ops.close()
     log.info("agent stopped")
+
+
+def _first_leaf(group: BaseExceptionGroup[SealtailError]) -> SealtailError:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,

@@ -41,6 +41,7 @@ class ErrorCode(StrEnum):
     OVERLOADED = "overloaded"
     LISTEN_FAILED = "listen_failed"
     DATA_DIR_IN_USE = "data_dir_in_use"
+    STATE_DIR_IN_USE = "state_dir_in_use"
     # verification
     PARSE_ERROR = "parse_error"
     BAD_VERSION = "bad_version"
@@ -70,6 +71,7 @@ class ErrorCode(StrEnum):
     # access control
     UNAUTHENTICATED = "unauthenticated"
     NAME_TAKEN = "name_taken"
+    BAD_AGENT_NAME = "bad_agent_name"
 
 
 class SealtailError(Exception):

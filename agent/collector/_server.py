@@ -96,6 +96,8 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
                 if not received.done():
                     received.cancel()
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "collector is stopping")
+                if received.cancelled():  # the call ended under the pending read
+                    return
                 try:
                     seg = received.result()
                 except StopAsyncIteration:

@@ -147,6 +147,7 @@ class Shipper:
         self._zstd = zstandard.ZstdCompressor(level=1)
         self._drained = asyncio.Event()
         self._awaiting_head = False
+        self._outgoing_error: Exception | None = None  # what ended the request iterator
 
     def statistics(self) -> ShipStatistics:
         return ShipStatistics(self._sent, self._acked, self._refusals, self._reconnects,
@@ -283,17 +284,34 @@ class Shipper:
             reader = asyncio.ensure_future(self._read_acks(call, window, in_flight, encoding))
             deadline = asyncio.ensure_future(self._ack_deadline(in_flight, sent_at))
             try:
-                await asyncio.wait({reader, deadline}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({reader, deadline},
+                                             return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for task in (reader, deadline):
                     task.cancel()
                 call.cancel()
-            if reader.done() and not reader.cancelled():
-                reader.result()  # the stream's own end or error
-                return
+                # Let both finish, so neither is read unfinished nor left to log "exception
+                # never retrieved"; outcomes are taken from `done` below.
+                await asyncio.gather(reader, deadline, return_exceptions=True)
+            self._session_outcome(done, reader, deadline)
+
+    def _session_outcome(self, done: set[Any], reader: asyncio.Future[None],
+                         deadline: asyncio.Future[int]) -> None:
+        """Raise what ended a session: the stream's error, CollectorUnavailable for an ack
+        timeout or a stream that ended cancelled (never InvalidStateError on a task that was
+        still running, whatever finished first)."""
+        if reader in done:
+            if reader.cancelled():  # gRPC ends a call cancelled under us with CancelledError
+                if self._outgoing_error is not None:  # gRPC cancels the call when the
+                    raise self._outgoing_error        # request iterator fails (spool read)
+                raise CollectorUnavailable("the stream was cancelled; reconnecting")
+            reader.result()  # the stream's own end or error
+            return
+        if deadline in done and not deadline.cancelled():
             late = deadline.result()
             raise CollectorUnavailable(f"segment seq={late} unacknowledged after "
                                        f"{self._config.ack_timeout_secs:g} s; reconnecting")
+        raise CollectorUnavailable("the stream ended; reconnecting")
 
     async def _read_acks(self, call: Any, window: asyncio.Semaphore, in_flight: list[int],
                          encoding: asyncio.Future[str]) -> None:
@@ -318,6 +336,19 @@ class Shipper:
                 return in_flight[0]
 
     async def _outgoing(self, window: asyncio.Semaphore, in_flight: list[int],
+                        sent_at: dict[int, float],
+                        encoding: asyncio.Future[str]) -> AsyncIterator[pb.Segment]:
+        """The segments to send. gRPC swallows an error raised here (it only cancels the
+        call), so it is kept for `_session_outcome` to raise."""
+        self._outgoing_error = None
+        try:
+            async for segment in self._segments(window, in_flight, sent_at, encoding):
+                yield segment
+        except Exception as exc:
+            self._outgoing_error = exc
+            raise
+
+    async def _segments(self, window: asyncio.Semaphore, in_flight: list[int],
                         sent_at: dict[int, float],
                         encoding: asyncio.Future[str]) -> AsyncIterator[pb.Segment]:
         # The collector says which encodings it reads in its initial metadata; one that never

@@ -45,7 +45,8 @@ from google.protobuf.message import DecodeError
 
 from agent._pb import sealtail_pb2 as pb
 from agent.config import SpoolConfig
-from agent.errors import ErrorCode, SpoolError, VerificationError
+from agent.dirlock import lock_directory
+from agent.errors import ErrorCode, SealtailError, SpoolError, VerificationError
 from agent.formats import verify_segment
 from agent.records import ChainHead, Cursor, FileIdentity, SealedSegment
 
@@ -139,6 +140,49 @@ def atomic_write(path: Path, data: bytes) -> None:
             tmp.unlink()
         raise
     fsync_dir(path.parent)
+
+
+LOCK_FILE = "agent.lock"
+
+
+def check_state_dir(directory: Path) -> None:
+    """Raise SpoolError (one line, naming the directory) unless `directory` is, or can be
+    created as, a directory this process can write: not a file, not read-only, not lacking
+    write permission. Changes nothing (used by `sealtail config check` and at start-up)."""
+    target = directory
+    while not target.exists():
+        if target.parent == target:
+            break
+        target = target.parent
+    what = "state directory" if target == directory else f"state directory {directory}: parent"
+    if not target.is_dir():
+        raise SpoolError(f"{what} {target} is not a directory")
+    try:
+        read_only = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+    except OSError as exc:
+        raise SpoolError(f"{what} {target} cannot be used: {exc.strerror}") from exc
+    if read_only:
+        raise SpoolError(f"{what} {target} is on a read-only file system")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise SpoolError(f"{what} {target} is not writable by this user (uid {os.geteuid()})")
+
+
+def lock_state_dir(directory: Path) -> int:
+    """Check and create the state directory and take STATE/agent.lock for this process's life;
+    returns the descriptor to keep open. Raises SpoolError (state_dir_in_use) naming the pid
+    of another agent holding it, or (spool_io) when the directory cannot be written."""
+    check_state_dir(directory)
+
+    def in_use(pid: int | None) -> SealtailError:
+        holder = "another agent" if pid is None else f"pid {pid}"
+        return SpoolError(f"state directory {directory} is in use by {holder}; two agents must "
+                          "not share one state directory (give each its own agent.state_dir)",
+                          code=ErrorCode.STATE_DIR_IN_USE)
+
+    try:
+        return lock_directory(directory, LOCK_FILE, in_use)
+    except OSError as exc:
+        raise SpoolError(f"state directory {directory} cannot be used: {exc.strerror}") from exc
 
 
 def cursor_to_json(c: Cursor) -> dict[str, object]:
@@ -451,7 +495,11 @@ class Spool:
     async def read(self, seq: int) -> bytes:
         """The Segment message bytes of a pending segment."""
         pending = self._pending[seq]
-        raw = await asyncio.to_thread(pending.path.read_bytes)
+        try:
+            raw = await asyncio.to_thread(pending.path.read_bytes)
+        except OSError as exc:
+            raise SpoolError(f"{pending.path}: cannot read segment seq={seq}: "
+                             f"{exc.strerror}") from exc
         return unframe(raw, where=str(pending.path))
 
     async def ack(self, seq: int, anchor: bytes | None = None) -> None:
