@@ -26,11 +26,7 @@ def stored(collector: Collector) -> Counter[bytes]:
 
 
 def make_agent(tmp_path: Path, key: Path, collector: Collector, **agent: object) -> Agent:
-    config = fast_agent_config(tmp_path / "agent.toml")
-    if agent:
-        config.write_text("[agent]\n" + "".join(f"{k} = {str(v).lower()}\n"
-                                                for k, v in agent.items())
-                          + config.read_text())
+    config = fast_agent_config(tmp_path / "agent.toml", agent=agent)
     return Agent(tmp_path, key, collector.address, [str(tmp_path / "logs" / "*.log")],
                  name="sl-host", config=config)
 
