@@ -155,8 +155,8 @@ async def _run_agent_locked(config: AgentConfig,
     async def classify_loop() -> None:
         while True:
             batch = await lines.get()
-            # ops.classifier: a reload of [classify] may swap it between batches
-            await labeled.put(await ops.classifier.classify_async(batch))
+            # ops.classify: a reload of [classify] may swap the classifier between batches
+            await labeled.put(await ops.classify(batch))
             lines.task_done()  # lets shutdown wait for the batch in hand (lines.join())
 
     async def save_cache_loop() -> None:

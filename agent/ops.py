@@ -37,6 +37,7 @@ from agent.errors import SealtailError, VerificationError
 from agent.formats import peek_checkpoint
 from agent.health import Health, ShipWatch
 from agent.metrics import CONTENT_TYPE, AgentMetrics, AgentStages, exposition, registry_of
+from agent.records import LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper
 from agent.spool import Spool
@@ -56,7 +57,11 @@ class AgentOps:
         self._spool = spool
         self._shipper = shipper
         self.watch = ShipWatch(spool, shipper, config.ops.unhealthy_after_secs)
+        # Every classifier used since start (metrics sum their counts); all but the last are
+        # retired: closed, their model workers stopped and reaped, once no batch uses them.
         self.classifiers: list[Classifier] = [classifier]
+        self._in_use: dict[int, int] = {}  # id(classifier) -> batches being classified
+        self._retired: set[int] = set()
         self.reloads = {"applied": 0, "refused": 0}
         self._tailer: Tailer | None = None
         self._sealer: Sealer | None = None
@@ -67,6 +72,30 @@ class AgentOps:
     def classifier(self) -> Classifier:
         """The classifier new lines go through (replaced by a reload of [classify])."""
         return self.classifiers[-1]
+
+    async def classify(self, batch: LineBatch) -> LabeledBatch:
+        """Label a batch with the current classifier; one a reload replaced meanwhile is
+        closed once its last batch is done."""
+        used = self.classifier
+        self._in_use[id(used)] = self._in_use.get(id(used), 0) + 1
+        try:
+            return await used.classify_async(batch)
+        finally:
+            self._in_use[id(used)] -= 1
+            if used is not self.classifier and not self._in_use[id(used)]:
+                await asyncio.to_thread(self._retire, used)
+
+    def _retire_idle(self) -> None:
+        for old in self.classifiers[:-1]:
+            if not self._in_use.get(id(old)):
+                self._retire(old)
+
+    def _retire(self, old: Classifier) -> None:
+        if id(old) in self._retired:
+            return
+        self._retired.add(id(old))
+        old.close()  # saves its cache, stops and reaps its model workers
+        log.info("replaced classifier closed (its model workers stopped)")
 
     async def remember_spooled_lines(self) -> None:
         """Line counts of segments left in the spool by an earlier run (for the
@@ -145,6 +174,7 @@ class AgentOps:
             except SealtailError as exc:
                 return self._refused(str(exc))
             self.classifiers.append(fresh)
+            self._retire_idle()  # one still busy with a batch is closed when it is done
             applied.append(f"classify ({len(new.classify.rules)} user rules)")
         later = [name for name in RESTART_SECTIONS if getattr(new, name) != getattr(old, name)]
         # Only what was applied becomes the running config; the rest waits for a restart.
