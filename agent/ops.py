@@ -39,7 +39,7 @@ from agent.health import Health, ShipWatch
 from agent.metrics import CONTENT_TYPE, AgentMetrics, AgentStages, exposition, registry_of
 from agent.records import LabeledBatch, LineBatch
 from agent.seal import Sealer
-from agent.ship import Shipper
+from agent.ship import HISTORY_CODES, Shipper, ShipState
 from agent.spool import Spool
 from agent.tail import Tailer
 
@@ -119,7 +119,7 @@ class AgentOps:
         if self.config.ops.http_listen:
             registry = registry_of(AgentMetrics(AgentStages(
                 tailer, self.classifiers, sealer, self._spool, self._shipper, self.watch,
-                lambda: dict(self.reloads))))
+                lambda: dict(self.reloads), self.health)))
 
             async def metrics() -> Response:
                 return Response(200, exposition(registry), CONTENT_TYPE)
@@ -204,7 +204,8 @@ class AgentOps:
         chain head still unknown (nothing is sealed) or a collector that rolled back."""
         h = self.watch.health()
         sh = self._shipper.statistics()
-        if sh.awaiting_chain_head:
+        if sh.awaiting_chain_head or (sh.state == ShipState.REFUSED
+                                      and sh.last_code in HISTORY_CODES):
             return Health(False, sh.last_error, h.waiting_segments, h.stalled_secs)
         return h
 

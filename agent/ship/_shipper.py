@@ -394,7 +394,10 @@ class Shipper:
             in_flight.remove(ack.seq)
             window.release()
         if ack.status == pb.ACK_REFUSED:
-            raise refusal(ack)
+            refused = refusal(ack)
+            if refused.code == ErrorCode.CHAIN_GAP:
+                await self._check_not_rolled_back(ack.seq)
+            raise refused
         anchor = await self._check_checkpoint(ack)
         await self._spool.ack(ack.seq, anchor=anchor)
         self._hashes.pop(ack.seq, None)
@@ -479,6 +482,32 @@ class Shipper:
                 f"segment seq={seq}: no valid consistency proof from checkpoint size "
                 f"{small.size} to size {big.size} (anchor size {anchor.size}): the collector's "
                 "history was rewritten", code=ErrorCode.INCONSISTENT_HISTORY)
+
+    async def _check_not_rolled_back(self, seq: int) -> None:
+        """On a chain_gap refusal: raise CollectorRejected (rollback, permanent) when the
+        collector's log is smaller than this agent's anchor, i.e. it was restored from an
+        older backup and no longer holds segments it acknowledged. Otherwise the gap is real
+        and retried as before (an earlier segment is still on its way)."""
+        anchor = self._anchor
+        if anchor is None or anchor.size == 0:
+            return
+        assert self._stub is not None
+        try:
+            reply = await self._stub.LogConsistency(pb.ConsistencyRequest(size1=1, size2=0),
+                                                    timeout=self._config.ack_timeout_secs)
+            held = reply.size2
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                return  # cannot tell now: the chain_gap is retried, and this asked again
+            held = 0  # an empty log has no size1=1
+        if held >= anchor.size:
+            return
+        self._failed_history()
+        raise CollectorRejected(
+            f"segment seq={seq}: collector rolled back: it holds {held} segments, our anchor "
+            f"has {anchor.size} (it was restored from an older backup or lost data); the "
+            "unacknowledged segments stay in the spool", code=ErrorCode.ROLLBACK,
+            retryable=False)
 
     def _failed_history(self) -> None:
         self._history_failures += 1
