@@ -197,6 +197,9 @@ class AgentConfig:
             if not getattr(self.agent, key):
                 raise ConfigError("is required", file=file, key=f"agent.{key}")
         _check_address(self.agent.collector, file, "agent.collector")
+        problem = agent_name_problem(self.agent.name)
+        if problem:
+            raise ConfigError(problem, file=file, key="agent.name")
         if not self.tail.paths:
             raise ConfigError("give at least one glob", file=file, key="tail.paths")
         positives = {
@@ -248,6 +251,19 @@ class AgentConfig:
             if not rule.category:
                 raise ConfigError("is required", file=file, key=f"classify.rules[{i}].category")
         return self
+
+
+# Agent names: 1-64 of [A-Za-z0-9._-]. They are printed by query, verify and status and used
+# as labels; no spaces, controls, newlines or bidi characters that could forge output lines.
+AGENT_NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -"
+_AGENT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def agent_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid agent name (None when it is)."""
+    if _AGENT_NAME.fullmatch(name):
+        return None
+    return f"invalid agent name {name!r}: use {AGENT_NAME_RULE}"
 
 
 def check_classify(c: ClassifyConfig, file: str) -> None:

@@ -269,3 +269,25 @@ def _write_address(state_dir: Path, address: str) -> None:
     from agent.spool import atomic_write
 
     atomic_write(state_dir / HTTP_ADDRESS_FILE, address.encode() + b"\n")
+
+
+def agent_pid_problem(pid: int) -> str | None:
+    """Why `pid` is not a running sealtail agent (None when it is), from /proc/PID/cmdline:
+    `sealtail reload --pid` must not send SIGHUP to an unrelated process (or to init)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return f"pid {pid}: no such process"
+    except OSError as exc:
+        return f"pid {pid}: cannot read its command line: {exc.strerror}"
+    words = [a.decode(errors="replace") for a in argv if a]
+    # `sealtail agent ...` (the console script, maybe run by python) or `python -m agent agent`
+    for i, word in enumerate(words[:3]):
+        command = words[i + 1:i + 2]
+        if os.path.basename(word) == "sealtail" and command == ["agent"]:
+            return None
+        if word == "-m" and words[i + 1:i + 3] == ["agent", "agent"]:
+            return None
+    shown = " ".join(words)[:80]
+    return f"pid {pid} is not a sealtail agent ({shown!r}); not signalled"
+
