@@ -76,7 +76,10 @@ class ClassifyConfig:
 @dataclass(frozen=True, slots=True)
 class SealConfig:
     max_segment_bytes: int = _opt(1024 * 1024, "close a segment at this many entry bytes")
-    max_segment_lines: int = _opt(10_000, "close a segment at this many lines (at a batch end)")
+    max_segment_lines: int = _opt(10_000, "close a segment at the first batch end at or past "
+                                          "this many lines (a batch, one read of one file of up "
+                                          "to tail.read_chunk_bytes, is never split: a segment "
+                                          "may exceed this by one batch)")
     max_segment_age_ms: int = _opt(1000, "close a segment this long after its first line")
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -176,13 +177,32 @@ async def _run_agent_locked(config: AgentConfig,
     finally:
         for used in ops.classifiers:  # the current one and any a reload replaced
             await asyncio.to_thread(used.close)
-        stats = ops.classifier.statistics()
+        every = [used.statistics() for used in ops.classifiers]  # across reloads
+        by_layer: Counter[int] = Counter()
+        for st in every:
+            by_layer.update(st.by_layer)
         log.info("classified %d lines: by layer %s, %d fallbacks, %d model worker crashes",
-                 stats.lines, stats.by_layer, stats.fallback_lines, stats.worker_crashes)
+                 sum(st.lines for st in every), layer_names(dict(by_layer)),
+                 sum(st.fallback_lines for st in every), sum(st.worker_crashes for st in every))
         # On a crash the process exits and the OS closes the endpoint; a stale
         # STATE/http.address only makes `sealtail status` fall back to the state directory.
         await ops.close()
     log.info("agent stopped")
+
+
+def layer_names(by_layer: dict[int, int]) -> dict[str, int]:
+    """Counts by classifier layer, keyed by the layer's name ("rules", "model", ...) as
+    `sealtail query --json` shows it, rather than its wire number."""
+    from agent._pb import sealtail_pb2 as pb
+
+    out = {}
+    for layer, count in sorted(by_layer.items()):
+        try:
+            name = pb.Layer.Name(layer).removeprefix("LAYER_").lower()
+        except ValueError:
+            name = str(layer)
+        out[name] = count
+    return out
 
 
 def _first_leaf(group: BaseExceptionGroup[SealtailError]) -> SealtailError:

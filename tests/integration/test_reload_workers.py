@@ -3,6 +3,7 @@ workers are stopped and reaped, so the agent's child processes stay at model_wor
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 
@@ -48,3 +49,6 @@ def test_each_classify_reload_leaves_exactly_model_workers_children(
         assert len(children(pid)) == 1
     finally:
         agent.stop()
+    # The shutdown summary names the layers ("rules", "model"...), not their wire numbers.
+    summary = re.search(r"by layer (\{[^}]*\})", agent.log())
+    assert summary and re.fullmatch(r"\{('[a-z]+': \d+(, )?)+\}", summary.group(1)), summary
