@@ -163,7 +163,9 @@ def test_an_agent_keeps_its_anchor_when_the_collector_rewrote_its_history(
         metrics = http_address(agent, "agent")
         wait_until(lambda: scrape(metrics).get("sealtail_ship_inconsistent_history_total"), 30,
                    message="an inconsistent_history counted")
-        assert "level=ERROR" in agent.log() and "inconsistent_history" in agent.log()
+        # logged just after the count (the session unwinds first)
+        wait_until(lambda: "level=ERROR" in agent.log() and "inconsistent_history"
+                   in agent.log(), 15, message="inconsistent_history logged at ERROR")
         status = run_cli("status", "--state", str(agent.state), check=False)
         assert "inconsistent_history" in status.stdout + status.stderr
         assert anchor_file.read_bytes() == anchor, "the anchor must not move"
