@@ -111,3 +111,19 @@ def test_adopted_head_survives_a_restart_before_any_acknowledgement(
         agent.stop()
     assert "quarantine" not in agent.log() and "equivocation" not in agent.log()
     run_cli("verify", "--collector", collector.address)
+
+
+def test_stopping_while_waiting_for_the_chain_head_exits_cleanly_having_sealed_nothing(
+        tmp_path: Path, collector: Collector, agent_key: Path) -> None:
+    """SIGTERM during the wait: exit 0, nothing spooled, the reason logged."""
+    (tmp_path / "logs").mkdir()
+    write(tmp_path / "logs" / "app.log", "unread line")
+    collector.stop()
+    agent = make_agent(tmp_path, agent_key, collector)
+    agent.start()
+    wait_until(lambda: "nothing is sealed until it does" in agent.log(), 30,
+               message="the wait is reported")
+    assert agent.stop() == 0
+    assert "stopping before the collector said where the chain stands" in agent.log()
+    assert not list((agent.state / "spool").glob("*.seg"))
+    assert "Traceback" not in agent.log()
