@@ -76,7 +76,10 @@ class ClassifyConfig:
 @dataclass(frozen=True, slots=True)
 class SealConfig:
     max_segment_bytes: int = _opt(1024 * 1024, "close a segment at this many entry bytes")
-    max_segment_lines: int = _opt(10_000, "close a segment at this many lines (at a batch end)")
+    max_segment_lines: int = _opt(10_000, "close a segment at the first batch end at or past "
+                                          "this many lines (a batch, one read of one file of up "
+                                          "to tail.read_chunk_bytes, is never split: a segment "
+                                          "may exceed this by one batch)")
     max_segment_age_ms: int = _opt(1000, "close a segment this long after its first line")
 
 
@@ -152,6 +155,11 @@ class AgentSection:
     collector_key: str = _opt("", "file holding the collector's checkpoint verifier key "
                                   "(name+id+base64, from `sealtail collector-key`); when unset, "
                                   "checkpoints in acks are stored unverified")
+    offline_new_chain: bool = _opt(False, "with an empty state directory and the collector "
+                                          "unreachable, start a new chain at seq 0 instead of "
+                                          "waiting for the collector's ChainHead answer; only "
+                                          "for a brand-new agent key (if the state was lost, "
+                                          "the collector refuses that chain as equivocation)")
     tls: ClientTLSConfig = field(default_factory=ClientTLSConfig,
                                  metadata={"help": "TLS to the collector ([agent.tls])"})
 
@@ -192,6 +200,9 @@ class AgentConfig:
             if not getattr(self.agent, key):
                 raise ConfigError("is required", file=file, key=f"agent.{key}")
         _check_address(self.agent.collector, file, "agent.collector")
+        problem = agent_name_problem(self.agent.name)
+        if problem:
+            raise ConfigError(problem, file=file, key="agent.name")
         if not self.tail.paths:
             raise ConfigError("give at least one glob", file=file, key="tail.paths")
         positives = {
@@ -243,6 +254,19 @@ class AgentConfig:
             if not rule.category:
                 raise ConfigError("is required", file=file, key=f"classify.rules[{i}].category")
         return self
+
+
+# Agent names: 1-64 of [A-Za-z0-9._-]. They are printed by query, verify and status and used
+# as labels; no spaces, controls, newlines or bidi characters that could forge output lines.
+AGENT_NAME_RULE = "1-64 characters of A-Z a-z 0-9 . _ -"
+_AGENT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def agent_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid agent name (None when it is)."""
+    if _AGENT_NAME.fullmatch(name):
+        return None
+    return f"invalid agent name {name!r}: use {AGENT_NAME_RULE}"
 
 
 def check_classify(c: ClassifyConfig, file: str) -> None:

@@ -3,7 +3,8 @@
 The file's kind is told by its tables: ``[collector]`` (and ``[ops]``) is a collector file;
 ``[agent]``, ``[tail]``, ``[classify]``, ``[seal]``, ``[ship]`` an agent file. It is then
 loaded through the same `config.build` and `.check()` as at start-up, and the files it names
-(keys, authorized keys, token, TLS certificates) are opened the way the daemon opens them.
+(keys, authorized keys, token, TLS certificates) are opened the way the daemon opens them, and
+the agent's state directory must be (or be creatable as) a writable directory.
 Every problem is a ConfigError naming the file, the key and the value.
 """
 
@@ -53,9 +54,14 @@ def check_file(path: Path) -> Checked:
 
 def _check_agent_files(conf: cfg.AgentConfig, file: str) -> None:
     from agent.keys import load_note_verifier, load_signing_key
+    from agent.spool import check_state_dir
     from agent.tls import client_tls
 
     _named_file(load_signing_key, conf.agent.key, file, "agent.key")
+    try:
+        check_state_dir(Path(conf.agent.state_dir))
+    except SealtailError as exc:
+        raise ConfigError(exc.message, file=file, key="agent.state_dir") from exc
     if conf.agent.collector_key:
         _named_file(load_note_verifier, conf.agent.collector_key, file, "agent.collector_key")
     client_tls(conf.agent.tls, file=file, prefix="agent.tls")

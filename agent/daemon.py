@@ -20,18 +20,20 @@ import logging
 import os
 import signal
 import sys
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import grpc
+import nacl.signing
 
 from agent import sdnotify
 from agent.admin import AdminServer, Response
 from agent.classify import Classifier
 from agent.collector import Checkpointer, build_server, lock_data_dir
 from agent.config import AgentConfig, CollectorConfig, is_loopback
-from agent.errors import CollectorUnavailable
+from agent.errors import CollectorUnavailable, SealtailError
 from agent.keys import (
     generate_key_file,
     load_authorized_keys,
@@ -42,7 +44,7 @@ from agent.ops import AgentOps
 from agent.records import ChainHead, LabeledBatch, LineBatch
 from agent.seal import Sealer
 from agent.ship import Shipper, fetch_chain_head
-from agent.spool import Spool
+from agent.spool import Spool, lock_state_dir
 from agent.status import STATUS_FILE, STATUS_INTERVAL_SECS, AgentStatus, write_status
 from agent.store import SQLiteStore
 from agent.tail import Tailer
@@ -95,9 +97,20 @@ async def run_agent(config: AgentConfig,
                     "(their signatures still show any change); set [agent.tls]",
                     config.agent.collector)
     warn_http_exposed(config.ops.http_listen, "/metrics, /status and POST /reload")
+    # Before the spool is opened: a second agent on the same state directory, or one that
+    # cannot be written, stops here with one line naming it.
+    lock_fd = await asyncio.to_thread(lock_state_dir, Path(config.agent.state_dir))
+    try:
+        await _run_agent_locked(config, load_config, key, tls)
+    finally:
+        os.close(lock_fd)
+
+
+async def _run_agent_locked(config: AgentConfig,
+                            load_config: Callable[[], AgentConfig] | None,
+                            key: nacl.signing.SigningKey, tls: ClientTLS) -> None:
     spool = await asyncio.to_thread(Spool.open, Path(config.agent.state_dir),
                                     bytes(key.verify_key), config.spool)
-    await _recover_chain_head(spool, config.agent.collector, bytes(key.verify_key), tls)
     lines: asyncio.Queue[LineBatch] = asyncio.Queue(QUEUE_BATCHES)
     labeled: asyncio.Queue[LabeledBatch | None] = asyncio.Queue(QUEUE_BATCHES)
     # Checks the model file and starts its workers before anything is read: a missing,
@@ -116,8 +129,22 @@ async def run_agent(config: AgentConfig,
     sealer = Sealer(config.seal, key, config.agent.name, spool.head, labeled,
                     ops.watch.on_sealed(spool.append))
     stop = _stop_event()
-    log.info("agent %s starting: chain continues at seq %d, %d known files", config.agent.name,
-             spool.head.next_seq, len(spool.cursors))
+    head_known = asyncio.Event()
+    if spool.fresh or spool.head_lost:
+        log.info("agent %s starting: chain continues once collector %s says where it stands "
+                 "(no chain head in %s)", config.agent.name, config.agent.collector,
+                 config.agent.state_dir)
+    else:
+        head_known.set()
+        log.info("agent %s starting: chain continues at seq %d, %d known files",
+                 config.agent.name, spool.head.next_seq, len(spool.cursors))
+
+    async def recover_head() -> None:
+        if not head_known.is_set():
+            await _recover_chain_head(config, spool, shipper, bytes(key.verify_key), tls)
+            tailer.set_first_start(spool.fresh)
+            sealer.continue_from(spool.head)
+            head_known.set()
 
     status_path = Path(config.agent.state_dir) / STATUS_FILE
 
@@ -129,8 +156,8 @@ async def run_agent(config: AgentConfig,
     async def classify_loop() -> None:
         while True:
             batch = await lines.get()
-            # ops.classifier: a reload of [classify] may swap it between batches
-            await labeled.put(await ops.classifier.classify_async(batch))
+            # ops.classify: a reload of [classify] may swap the classifier between batches
+            await labeled.put(await ops.classify(batch))
             lines.task_done()  # lets shutdown wait for the batch in hand (lines.join())
 
     async def save_cache_loop() -> None:
@@ -141,17 +168,46 @@ async def run_agent(config: AgentConfig,
     try:
         await _run_pipeline(config, tailer, ops, classify_loop, save_cache_loop,
                             lambda: _status_loop(status_path, status_of), sealer,
-                            shipper, spool, lines, labeled, stop, tls)
+                            shipper, spool, lines, labeled, stop, tls, recover_head,
+                            head_known)
+    except* SealtailError as group:
+        # A stage failed on purpose-made error (a spool write that is not a full disk, ...):
+        # end with that one error, not a traceback of every cancelled stage; systemd restarts.
+        raise _first_leaf(group) from None
     finally:
         for used in ops.classifiers:  # the current one and any a reload replaced
             await asyncio.to_thread(used.close)
-        stats = ops.classifier.statistics()
+        every = [used.statistics() for used in ops.classifiers]  # across reloads
+        by_layer: Counter[int] = Counter()
+        for st in every:
+            by_layer.update(st.by_layer)
         log.info("classified %d lines: by layer %s, %d fallbacks, %d model worker crashes",
-                 stats.lines, stats.by_layer, stats.fallback_lines, stats.worker_crashes)
+                 sum(st.lines for st in every), layer_names(dict(by_layer)),
+                 sum(st.fallback_lines for st in every), sum(st.worker_crashes for st in every))
         # On a crash the process exits and the OS closes the endpoint; a stale
         # STATE/http.address only makes `sealtail status` fall back to the state directory.
         await ops.close()
     log.info("agent stopped")
+
+
+def layer_names(by_layer: dict[int, int]) -> dict[str, int]:
+    """Counts by classifier layer, keyed by the layer's name ("rules", "model", ...) as
+    `sealtail query --json` shows it, rather than its wire number."""
+    from agent._pb import sealtail_pb2 as pb
+
+    out = {}
+    for layer, count in sorted(by_layer.items()):
+        try:
+            name = pb.Layer.Name(layer).removeprefix("LAYER_").lower()
+        except ValueError:
+            name = str(layer)
+        out[name] = count
+    return out
+
+
+def _first_leaf(group: BaseExceptionGroup[SealtailError]) -> SealtailError:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
@@ -161,17 +217,23 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
                         sealer: Sealer, shipper: Shipper, spool: Spool,
                         lines: asyncio.Queue[LineBatch],
                         labeled: asyncio.Queue[LabeledBatch | None], stop: asyncio.Event,
-                        tls: ClientTLS) -> None:
+                        tls: ClientTLS, recover_head: Callable[[], Coroutine[Any, Any, None]],
+                        head_known: asyncio.Event) -> None:
+    async def after_head(run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        await head_known.wait()  # nothing is read, sealed or shipped on a guessed chain head
+        await run()
+
     async with asyncio.TaskGroup() as tg:
-        tail_task = tg.create_task(tailer.run(), name="tail")
+        head_task = tg.create_task(recover_head(), name="chain-head")
+        tail_task = tg.create_task(after_head(tailer.run), name="tail")
         cache_task = tg.create_task(save_cache_loop(), name="save-cache")
         classify_task = tg.create_task(classify_loop(), name="classify")
-        seal_task = tg.create_task(sealer.run(), name="seal")
-        ship_task = tg.create_task(shipper.run(), name="ship")
+        seal_task = tg.create_task(after_head(sealer.run), name="seal")
+        ship_task = tg.create_task(after_head(shipper.run), name="ship")
         status_task = tg.create_task(status_loop(), name="status")
         stopped = tg.create_task(stop.wait(), name="stop-signal")
-        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector, tls),
-                                    name="ready")]
+        ops_tasks = [tg.create_task(_announce_ready(tailer, config.agent.collector, tls,
+                                                    head_known), name="ready")]
         ops_tasks += await ops.start(tailer, sealer, tg)
         watchdog = sdnotify.watchdog_interval_secs()
         if watchdog:
@@ -182,6 +244,14 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
         sdnotify.notify("STOPPING=1")
         for task in ops_tasks:
             task.cancel()
+        if not head_known.is_set():
+            log.warning("stopping before the collector said where the chain stands: nothing "
+                        "was sealed; the files are read at the next start")
+            stopped.cancel()
+            for waiting in (head_task, tail_task, classify_task, cache_task, seal_task,
+                            ship_task, status_task):
+                waiting.cancel()
+            return
         log.info("stopping: sealing buffered lines")
         tail_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -208,10 +278,21 @@ async def _run_pipeline(config: AgentConfig, tailer: Tailer, ops: AgentOps,
             task.cancel()
 
 
-async def _announce_ready(tailer: Tailer, address: str, tls: ClientTLS) -> None:
+async def _announce_ready(tailer: Tailer, address: str, tls: ClientTLS,
+                          head_known: asyncio.Event) -> None:
     """READY=1 once the files are being tailed and the collector answers, or after
     READY_CONNECT_WAIT_SECS without it: then the agent is ready as spooling (it ships when the
-    collector comes back)."""
+    collector comes back). An agent still waiting for the collector's ChainHead answer is
+    ready as "waiting" (systemd would otherwise kill it at TimeoutStartSec and restart it
+    into the same wait)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(READY_CONNECT_WAIT_SECS):
+            await head_known.wait()
+    if not head_known.is_set():
+        status = f"waiting for collector {address} to say where the chain stands"
+        sdnotify.notify("READY=1", f"STATUS={status}")
+        log.info("ready: %s", status)
+        return
     await tailer.wait_scanned()
     connected = False
     async with open_aio_channel(address, tls) as channel:
@@ -240,36 +321,41 @@ async def _status_loop(path: Path, status_of: Callable[[], AgentStatus]) -> None
             write_status(path, dataclasses.replace(status_of(), running=False))
 
 
-# On a first start the collector is asked briefly: if it already holds a chain for this key,
-# the state directory was lost, and starting again at seq 0 would be refused as equivocation.
+# With agent.offline_new_chain, a first start asks the collector this long, then starts at 0.
 FRESH_STATE_ASK_SECS = 5.0
 
 
-async def _recover_chain_head(spool: Spool, address: str, agent_key: bytes,
-                              tls: ClientTLS) -> None:
-    """Declared policy when the chain head is unknown (state lost or corrupt): continue the
-    chain where the collector has it; files without a cursor are read from the beginning,
-    so their lines may be delivered twice, never lost."""
-    if not (spool.fresh or spool.head_lost):
-        return
-    try:
-        head = await fetch_chain_head(
-            address, agent_key, timeout_secs=FRESH_STATE_ASK_SECS if spool.fresh else None,
-            tls=tls)
-    except CollectorUnavailable:
-        log.warning("collector %s not reachable at first start; starting a new chain at seq 0",
-                    address)
-        return
+async def _recover_chain_head(config: AgentConfig, spool: Spool, shipper: Shipper,
+                              agent_key: bytes, tls: ClientTLS) -> None:
+    """Declared policy when the chain head is unknown (no state, or it was corrupt): continue
+    the chain where the collector has it, and wait for its answer however long it takes. An
+    empty state directory cannot tell "first start ever" from "state lost", and starting at
+    seq 0 after a loss forks the chain (refused as equivocation, for good). Only
+    agent.offline_new_chain allows seq 0 without an answer. Files without a cursor are read
+    from the beginning, so their lines may be delivered twice, never lost. The head adopted
+    is written to head.json before anything is sealed on top of it."""
+    address = config.agent.collector
+    head: ChainHead | None
+    if spool.fresh and config.agent.offline_new_chain:
+        try:
+            head = await fetch_chain_head(address, agent_key, timeout_secs=FRESH_STATE_ASK_SECS,
+                                          tls=tls)
+        except CollectorUnavailable:
+            log.warning("collector %s not reachable at first start; agent.offline_new_chain "
+                        "= true: starting a new chain at seq 0", address)
+            head = None
+    else:
+        head = await shipper.wait_chain_head(agent_key)
     if head is None:
         if spool.head_lost:
             log.warning("chain head lost and the collector holds nothing from this key; "
                         "starting at seq 0")
-        spool.adopt_head(ChainHead.genesis())
+        await asyncio.to_thread(spool.adopt_head, ChainHead.genesis())
         return
     log.error("agent state %s: continuing the chain at seq %d as the collector holds it; files "
               "without a saved cursor are read from the beginning (lines may repeat)",
               "was lost" if spool.fresh else "was corrupt", head.next_seq)
-    spool.adopt_head(head)
+    await asyncio.to_thread(spool.adopt_head, head)
     spool.fresh = False
 
 

@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     OVERLOADED = "overloaded"
     LISTEN_FAILED = "listen_failed"
     DATA_DIR_IN_USE = "data_dir_in_use"
+    STATE_DIR_IN_USE = "state_dir_in_use"
     # verification
     PARSE_ERROR = "parse_error"
     BAD_VERSION = "bad_version"
@@ -76,6 +77,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"              # no such segment or line
     INVALID_REQUEST = "invalid_request"  # the collector refused the request's arguments
     NAME_TAKEN = "name_taken"
+    BAD_AGENT_NAME = "bad_agent_name"
     # insights
     MALFORMED_SUMMARY = "malformed_summary"
 

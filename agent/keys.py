@@ -101,11 +101,21 @@ def load_public_key(path: Path) -> bytes:
 
 
 def load_authorized_keys(path: Path) -> frozenset[bytes]:
-    """Read an allow-list: one public key per line; names file and line on errors."""
+    """Read an allow-list: one public key per line; names file and line on errors.
+
+    Like sshd's StrictModes, a file group or others can write is refused (not merely warned
+    about): whoever can write it can authorize a key of their own and write as any agent.
+    """
     try:
+        st = path.stat()
         lines = path.read_text().splitlines()
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read authorized keys: {exc.strerror}") from exc
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise KeyFileError(
+            f"{path}: authorized keys file is writable by group or others (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}): anyone who can write it can authorize a key; "
+            f"run `chmod go-w {path}`", code=ErrorCode.KEY_FILE_PERMISSIONS)
     keys = set()
     for number, line in enumerate(lines, start=1):
         line = line.strip()

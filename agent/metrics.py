@@ -44,7 +44,7 @@ from prometheus_client.registry import Collector
 
 from agent.classify import Classifier
 from agent.errors import ErrorCode
-from agent.health import ShipWatch
+from agent.health import Health, ShipWatch
 from agent.seal import Sealer
 from agent.ship import Shipper
 from agent.spool import Spool
@@ -73,6 +73,7 @@ class AgentStages:
     shipper: Shipper
     watch: ShipWatch
     reloads: Callable[[], dict[str, int]]
+    health: Callable[[], Health] | None = None  # the agent's verdict (default: watch.health)
 
 
 class AgentMetrics(Collector):
@@ -165,7 +166,7 @@ class AgentMetrics(Collector):
             yield _gauge("sealtail_ship_last_acknowledgement_timestamp_seconds",
                          "Unix time of the last acknowledgement.", w.last_ack_unix)
         yield _gauge("sealtail_agent_healthy", "1 when /healthz passes.",
-                     1 if s.watch.health().healthy else 0)
+                     1 if (s.health or s.watch.health)().healthy else 0)
         reloads = CounterMetricFamily("sealtail_agent_reloads", "Config reloads, by result.",
                                       labels=["result"])
         for result, n in sorted(s.reloads().items()):

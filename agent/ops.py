@@ -35,10 +35,11 @@ from agent.classify import Classifier
 from agent.config import AgentConfig
 from agent.errors import SealtailError, VerificationError
 from agent.formats import peek_checkpoint
-from agent.health import ShipWatch
+from agent.health import Health, ShipWatch
 from agent.metrics import CONTENT_TYPE, AgentMetrics, AgentStages, exposition, registry_of
+from agent.records import LabeledBatch, LineBatch
 from agent.seal import Sealer
-from agent.ship import Shipper
+from agent.ship import HISTORY_CODES, Shipper, ShipState
 from agent.spool import Spool
 from agent.tail import Tailer
 
@@ -56,7 +57,11 @@ class AgentOps:
         self._spool = spool
         self._shipper = shipper
         self.watch = ShipWatch(spool, shipper, config.ops.unhealthy_after_secs)
+        # Every classifier used since start (metrics sum their counts); all but the last are
+        # retired: closed, their model workers stopped and reaped, once no batch uses them.
         self.classifiers: list[Classifier] = [classifier]
+        self._in_use: dict[int, int] = {}  # id(classifier) -> batches being classified
+        self._retired: set[int] = set()
         self.reloads = {"applied": 0, "refused": 0}
         self._tailer: Tailer | None = None
         self._sealer: Sealer | None = None
@@ -67,6 +72,30 @@ class AgentOps:
     def classifier(self) -> Classifier:
         """The classifier new lines go through (replaced by a reload of [classify])."""
         return self.classifiers[-1]
+
+    async def classify(self, batch: LineBatch) -> LabeledBatch:
+        """Label a batch with the current classifier; one a reload replaced meanwhile is
+        closed once its last batch is done."""
+        used = self.classifier
+        self._in_use[id(used)] = self._in_use.get(id(used), 0) + 1
+        try:
+            return await used.classify_async(batch)
+        finally:
+            self._in_use[id(used)] -= 1
+            if used is not self.classifier and not self._in_use[id(used)]:
+                await asyncio.to_thread(self._retire, used)
+
+    def _retire_idle(self) -> None:
+        for old in self.classifiers[:-1]:
+            if not self._in_use.get(id(old)):
+                self._retire(old)
+
+    def _retire(self, old: Classifier) -> None:
+        if id(old) in self._retired:
+            return
+        self._retired.add(id(old))
+        old.close()  # saves its cache, stops and reaps its model workers
+        log.info("replaced classifier closed (its model workers stopped)")
 
     async def remember_spooled_lines(self) -> None:
         """Line counts of segments left in the spool by an earlier run (for the
@@ -90,7 +119,7 @@ class AgentOps:
         if self.config.ops.http_listen:
             registry = registry_of(AgentMetrics(AgentStages(
                 tailer, self.classifiers, sealer, self._spool, self._shipper, self.watch,
-                lambda: dict(self.reloads))))
+                lambda: dict(self.reloads), self.health)))
 
             async def metrics() -> Response:
                 return Response(200, exposition(registry), CONTENT_TYPE)
@@ -145,6 +174,7 @@ class AgentOps:
             except SealtailError as exc:
                 return self._refused(str(exc))
             self.classifiers.append(fresh)
+            self._retire_idle()  # one still busy with a batch is closed when it is done
             applied.append(f"classify ({len(new.classify.rules)} user rules)")
         later = [name for name in RESTART_SECTIONS if getattr(new, name) != getattr(old, name)]
         # Only what was applied becomes the running config; the rest waits for a restart.
@@ -169,8 +199,18 @@ class AgentOps:
         # Answered by the event loop itself: a hung loop fails it, a down collector does not.
         return Response(200, b"alive\n")
 
-    async def _healthz(self) -> Response:
+    def health(self) -> Health:
+        """The ship watch's verdict, made unhealthy at once by what no waiting cures: the
+        chain head still unknown (nothing is sealed) or a collector that rolled back."""
         h = self.watch.health()
+        sh = self._shipper.statistics()
+        if sh.awaiting_chain_head or (sh.state == ShipState.REFUSED
+                                      and sh.last_code in HISTORY_CODES):
+            return Health(False, sh.last_error, h.waiting_segments, h.stalled_secs)
+        return h
+
+    async def _healthz(self) -> Response:
+        h = self.health()
         return Response(200 if h.healthy else 503,
                         f"{'ok' if h.healthy else 'unhealthy'}: {h.reason}\n".encode())
 
@@ -195,7 +235,7 @@ class AgentOps:
         sp = self._spool.statistics()
         w = self.watch.statistics()
         sh = self._shipper.statistics()
-        h = self.watch.health()
+        h = self.health()
         checkpoint = None
         if self._spool.anchor is not None:
             with contextlib.suppress(VerificationError):
@@ -234,3 +274,25 @@ def _write_address(state_dir: Path, address: str) -> None:
     from agent.spool import atomic_write
 
     atomic_write(state_dir / HTTP_ADDRESS_FILE, address.encode() + b"\n")
+
+
+def agent_pid_problem(pid: int) -> str | None:
+    """Why `pid` is not a running sealtail agent (None when it is), from /proc/PID/cmdline:
+    `sealtail reload --pid` must not send SIGHUP to an unrelated process (or to init)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return f"pid {pid}: no such process"
+    except OSError as exc:
+        return f"pid {pid}: cannot read its command line: {exc.strerror}"
+    words = [a.decode(errors="replace") for a in argv if a]
+    # `sealtail agent ...` (the console script, maybe run by python) or `python -m agent agent`
+    for i, word in enumerate(words[:3]):
+        command = words[i + 1:i + 2]
+        if os.path.basename(word) == "sealtail" and command == ["agent"]:
+            return None
+        if word == "-m" and words[i + 1:i + 3] == ["agent", "agent"]:
+            return None
+    shown = " ".join(words)[:80]
+    return f"pid {pid} is not a sealtail agent ({shown!r}); not signalled"
+

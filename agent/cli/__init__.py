@@ -346,9 +346,21 @@ _TERMINAL_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80
                       if c != 0x09}
 
 
+# Bidirectional overrides, embeddings, isolates and marks: they reorder what follows on the
+# terminal, so a name or a line could display as something else ("Trojan Source").
+_TERMINAL_CONTROLS.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F,
+                                                       *range(0x202A, 0x202F),
+                                                       *range(0x2066, 0x206A))})
+
+
 def terminal_line(data: bytes) -> str:
-    """`escape_line`, with control characters also shown as \\xNN (for text output)."""
+    """`escape_line`, with control and bidi characters also escaped (for text output)."""
     return escape_line(data).translate(_TERMINAL_CONTROLS)
+
+
+def terminal_text(text: str) -> str:
+    """A name or other text from the collector, with control and bidi characters escaped."""
+    return text.translate(_TERMINAL_CONTROLS)
 
 
 def format_time(ns: int) -> str:
@@ -433,7 +445,8 @@ def unknown_category(category: str) -> str | None:
 def _render(r: pb.SearchResult, as_json: bool) -> str:
     e = pb.Entry.FromString(r.entry)
     if not as_json:
-        return f"{format_time(e.time_ns)} {r.agent} {e.category} {terminal_line(e.line)}"
+        return (f"{format_time(e.time_ns)} {terminal_text(r.agent)} {terminal_text(e.category)} "
+                f"{terminal_line(e.line)}")
     flags = [name for bit, name in ((1, "partial"), (2, "truncated"), (4, "continued"))
              if e.flags & bit]
     return json.dumps({
@@ -581,7 +594,8 @@ def _print_line(line: Any, as_json: bool) -> None:
             "root": cp.root.hex(), "line": escape_line(line.entry.line),
             "line_b64": base64.b64encode(line.entry.line).decode()}))
         return
-    click.echo(f"OK: line {line.index} of {line.agent} [{key_id(line.agent_key)}] seq "
+    click.echo(f"OK: line {line.index} of {terminal_text(line.agent)} "
+               f"[{key_id(line.agent_key)}] seq "
                f"{line.seq} is in its signed segment, and the segment is leaf "
                f"{line.leaf_index} of {cp.origin} checkpoint size {cp.size} root "
                f"{cp.root.hex()[:16]}")

@@ -277,6 +277,11 @@ def reload(config_file: Path | None, state: Path | None, url: str | None,
     Example: sealtail reload --state /var/lib/sealtail
     """
     if pid is not None:
+        from agent.ops import agent_pid_problem
+
+        problem = agent_pid_problem(pid)
+        if problem:
+            raise UsageError(problem)
         try:
             os.kill(pid, signal.SIGHUP)
         except OSError as exc:

@@ -18,6 +18,7 @@ from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
 from agent.collector._checkpoints import Checkpointer
 from agent.collector._summary import SummaryArgumentError, build_summary
+from agent.config import agent_name_problem
 from agent.errors import ErrorCode, SealtailError, StoreError, VerificationError
 from agent.formats import inclusion_proof, key_id, leaf_hashes, parse_header, verify_segment
 from agent.store import SearchFilter, SQLiteStore
@@ -97,6 +98,8 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
                 if not received.done():
                     received.cancel()
                     await context.abort(grpc.StatusCode.UNAVAILABLE, "collector is stopping")
+                if received.cancelled():  # the call ended under the pending read
+                    return
                 try:
                     seg = received.result()
                 except StopAsyncIteration:
@@ -153,6 +156,9 @@ class IngestService(pb_grpc.IngestServicer):  # type: ignore[misc]
             return self._refuse(seq, ErrorCode.UNKNOWN_KEY,
                                 f"agent key {key_id(header.agent_key)} ({header.agent_name!r}) "
                                 "is not in the collector's authorized keys", peer)
+        problem = agent_name_problem(header.agent_name)
+        if problem:
+            return self._refuse(seq, ErrorCode.BAD_AGENT_NAME, problem, peer)
         try:
             # CPU-bound (hashing every entry): off the event loop.
             verified = await asyncio.to_thread(verify_segment, seg.header, seg.signature,

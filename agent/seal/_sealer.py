@@ -112,6 +112,13 @@ class Sealer:
         if len(self._entries) >= cfg.max_segment_lines or self._bytes >= cfg.max_segment_bytes:
             await self.seal()
 
+    def continue_from(self, head: ChainHead) -> None:
+        """Seal the next segment on top of `head` (learned after construction, before
+        anything was sealed: the chain head came from the collector)."""
+        if self._segments or self._entries or self._cursors:
+            raise RuntimeError("continue_from after segments were sealed or lines taken")
+        self._head = head
+
     async def seal(self) -> SealedSegment | None:
         """Close the open segment (if any), sign it and hand it to the sink. A segment may
         hold no entries when only cursors moved (a copy recognised, read_from=end)."""

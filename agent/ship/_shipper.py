@@ -35,6 +35,7 @@ log = logging.getLogger("sealtail.ship")
 
 ENCODINGS_KEY = "sealtail-encodings"  # the collector's Ship initial metadata (see proto)
 NEGOTIATION_SECS = 5.0
+HEAD_REPORT_SECS = 60.0  # how often a still-unanswered ChainHead is logged again
 
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 20_000),
@@ -95,6 +96,9 @@ class ShipStatistics:
     bytes_uncompressed: int = 0  # the same messages before compression
     history_failures: int = 0  # ack checkpoints not consistent with the anchor (refused)
     anchor_size: int = -1  # tree size of the kept anchor (-1: none yet)
+    # The state directory holds no chain head and the collector has not answered ChainHead
+    # yet: nothing is sealed until it does (see Shipper.wait_chain_head).
+    awaiting_chain_head: bool = False
 
 
 class Shipper:
@@ -142,13 +146,60 @@ class Shipper:
         self._bytes_sent = self._bytes_raw = 0
         self._zstd = zstandard.ZstdCompressor(level=1)
         self._drained = asyncio.Event()
+        self._awaiting_head = False
+        self._outgoing_error: Exception | None = None  # what ended the request iterator
 
     def statistics(self) -> ShipStatistics:
         return ShipStatistics(self._sent, self._acked, self._refusals, self._reconnects,
                               self._connected, self._last_error, self._state, self._last_code,
                               self._encoding, self._bytes_sent, self._bytes_raw,
                               self._history_failures,
-                              -1 if self._anchor is None else self._anchor.size)
+                              -1 if self._anchor is None else self._anchor.size,
+                              self._awaiting_head)
+
+    async def wait_chain_head(self, agent_key: bytes, *,
+                              report_every_secs: float = HEAD_REPORT_SECS) -> ChainHead | None:
+        """Ask the collector where this key's chain stands until it answers (None: it holds
+        nothing from this key), with backoff between tries; never gives up.
+
+        Used when the state directory holds no chain head: guessing seq 0 would fork the
+        chain if the state was lost. Logged at ERROR once, then every `report_every_secs`;
+        meanwhile `statistics()` shows `awaiting_chain_head` and state backoff.
+        """
+        loop = asyncio.get_running_loop()
+        initial = self._config.backoff_initial_ms / 1000
+        cap = max(initial, self._config.backoff_max_ms / 1000)
+        delay = initial
+        reported_at: float | None = None
+        self._awaiting_head = True
+        try:
+            while True:
+                try:
+                    return await ask_chain_head(self._address, agent_key, tls=self._tls,
+                                                timeout_secs=self._config.ack_timeout_secs)
+                except grpc.aio.AioRpcError as exc:
+                    hint = await self._explain(exc)
+                    why = f"{exc.code().name}: {exc.details()}" + (f" ({hint})" if hint else "")
+                self._state = ShipState.BACKOFF
+                self._last_code = ErrorCode.COLLECTOR_UNAVAILABLE
+                self._last_error = (f"waiting for collector {self._address} to say where this "
+                                    f"agent's chain stands (ChainHead): {why}")
+                now = loop.time()
+                if reported_at is None or now - reported_at >= report_every_secs:
+                    log.log(logging.ERROR if reported_at is None else logging.WARNING,
+                            "the state directory holds no chain head and collector %s does "
+                            "not answer (%s): nothing is sealed until it does (starting at seq "
+                            "0 could fork this agent's chain if its state was lost); unread "
+                            "lines stay in the files. Retrying; for a brand-new agent that "
+                            "must start offline set agent.offline_new_chain = true",
+                            self._address, why)
+                    reported_at = now
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+                delay = min(cap, delay * 2)
+        finally:
+            self._awaiting_head = False
+            self._state = ShipState.CONNECTING
+            self._last_error = self._last_code = ""
 
     async def wait_drained(self) -> None:
         """Wait until the spool holds no unacknowledged segment."""
@@ -233,17 +284,34 @@ class Shipper:
             reader = asyncio.ensure_future(self._read_acks(call, window, in_flight, encoding))
             deadline = asyncio.ensure_future(self._ack_deadline(in_flight, sent_at))
             try:
-                await asyncio.wait({reader, deadline}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait({reader, deadline},
+                                             return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for task in (reader, deadline):
                     task.cancel()
                 call.cancel()
-            if reader.done() and not reader.cancelled():
-                reader.result()  # the stream's own end or error
-                return
+                # Let both finish, so neither is read unfinished nor left to log "exception
+                # never retrieved"; outcomes are taken from `done` below.
+                await asyncio.gather(reader, deadline, return_exceptions=True)
+            self._session_outcome(done, reader, deadline)
+
+    def _session_outcome(self, done: set[Any], reader: asyncio.Future[None],
+                         deadline: asyncio.Future[int]) -> None:
+        """Raise what ended a session: the stream's error, CollectorUnavailable for an ack
+        timeout or a stream that ended cancelled (never InvalidStateError on a task that was
+        still running, whatever finished first)."""
+        if reader in done:
+            if reader.cancelled():  # gRPC ends a call cancelled under us with CancelledError
+                if self._outgoing_error is not None:  # gRPC cancels the call when the
+                    raise self._outgoing_error        # request iterator fails (spool read)
+                raise CollectorUnavailable("the stream was cancelled; reconnecting")
+            reader.result()  # the stream's own end or error
+            return
+        if deadline in done and not deadline.cancelled():
             late = deadline.result()
             raise CollectorUnavailable(f"segment seq={late} unacknowledged after "
                                        f"{self._config.ack_timeout_secs:g} s; reconnecting")
+        raise CollectorUnavailable("the stream ended; reconnecting")
 
     async def _read_acks(self, call: Any, window: asyncio.Semaphore, in_flight: list[int],
                          encoding: asyncio.Future[str]) -> None:
@@ -268,6 +336,19 @@ class Shipper:
                 return in_flight[0]
 
     async def _outgoing(self, window: asyncio.Semaphore, in_flight: list[int],
+                        sent_at: dict[int, float],
+                        encoding: asyncio.Future[str]) -> AsyncIterator[pb.Segment]:
+        """The segments to send. gRPC swallows an error raised here (it only cancels the
+        call), so it is kept for `_session_outcome` to raise."""
+        self._outgoing_error = None
+        try:
+            async for segment in self._segments(window, in_flight, sent_at, encoding):
+                yield segment
+        except Exception as exc:
+            self._outgoing_error = exc
+            raise
+
+    async def _segments(self, window: asyncio.Semaphore, in_flight: list[int],
                         sent_at: dict[int, float],
                         encoding: asyncio.Future[str]) -> AsyncIterator[pb.Segment]:
         # The collector says which encodings it reads in its initial metadata; one that never
@@ -313,7 +394,10 @@ class Shipper:
             in_flight.remove(ack.seq)
             window.release()
         if ack.status == pb.ACK_REFUSED:
-            raise refusal(ack)
+            refused = refusal(ack)
+            if refused.code == ErrorCode.CHAIN_GAP:
+                await self._check_not_rolled_back(ack.seq)
+            raise refused
         anchor = await self._check_checkpoint(ack)
         await self._spool.ack(ack.seq, anchor=anchor)
         self._hashes.pop(ack.seq, None)
@@ -399,6 +483,32 @@ class Shipper:
                 f"{small.size} to size {big.size} (anchor size {anchor.size}): the collector's "
                 "history was rewritten", code=ErrorCode.INCONSISTENT_HISTORY)
 
+    async def _check_not_rolled_back(self, seq: int) -> None:
+        """On a chain_gap refusal: raise CollectorRejected (rollback, permanent) when the
+        collector's log is smaller than this agent's anchor, i.e. it was restored from an
+        older backup and no longer holds segments it acknowledged. Otherwise the gap is real
+        and retried as before (an earlier segment is still on its way)."""
+        anchor = self._anchor
+        if anchor is None or anchor.size == 0:
+            return
+        assert self._stub is not None
+        try:
+            reply = await self._stub.LogConsistency(pb.ConsistencyRequest(size1=1, size2=0),
+                                                    timeout=self._config.ack_timeout_secs)
+            held = reply.size2
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                return  # cannot tell now: the chain_gap is retried, and this asked again
+            held = 0  # an empty log has no size1=1
+        if held >= anchor.size:
+            return
+        self._failed_history()
+        raise CollectorRejected(
+            f"segment seq={seq}: collector rolled back: it holds {held} segments, our anchor "
+            f"has {anchor.size} (it was restored from an older backup or lost data); the "
+            "unacknowledged segments stay in the spool", code=ErrorCode.ROLLBACK,
+            retryable=False)
+
     def _failed_history(self) -> None:
         self._history_failures += 1
 
@@ -416,6 +526,18 @@ def refusal(ack: pb.Ack) -> CollectorRejected:
                              retryable=ack.retryable or code in RETRYABLE_CODES)
 
 
+async def ask_chain_head(address: str, agent_key: bytes, *, tls: ClientTLS = PLAINTEXT,
+                         timeout_secs: float = 10) -> ChainHead | None:
+    """One ChainHead call (None: the collector holds nothing from this key); raises
+    grpc.aio.AioRpcError when it fails."""
+    async with open_aio_channel(address, tls, CHANNEL_OPTIONS) as channel:
+        reply = await pb_grpc.IngestStub(channel).ChainHead(
+            pb.ChainHeadRequest(agent_key=agent_key), timeout=timeout_secs)
+    if not reply.found:
+        return None
+    return ChainHead(reply.next_seq, reply.last_hash, reply.lines_total)
+
+
 async def fetch_chain_head(address: str, agent_key: bytes, *, timeout_secs: float | None,
                            tls: ClientTLS = PLAINTEXT) -> ChainHead | None:
     """Ask the collector where this key's chain stands (None: it holds nothing from it).
@@ -428,12 +550,7 @@ async def fetch_chain_head(address: str, agent_key: bytes, *, timeout_secs: floa
     delay = 0.2
     while True:
         try:
-            async with open_aio_channel(address, tls, CHANNEL_OPTIONS) as channel:
-                reply = await pb_grpc.IngestStub(channel).ChainHead(
-                    pb.ChainHeadRequest(agent_key=agent_key), timeout=10)
-            if not reply.found:
-                return None
-            return ChainHead(reply.next_seq, reply.last_hash, reply.lines_total)
+            return await ask_chain_head(address, agent_key, tls=tls)
         except grpc.aio.AioRpcError as exc:
             hint = None
             if exc.code() == grpc.StatusCode.UNAVAILABLE:

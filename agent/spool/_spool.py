@@ -45,7 +45,8 @@ from google.protobuf.message import DecodeError
 
 from agent._pb import sealtail_pb2 as pb
 from agent.config import SpoolConfig
-from agent.errors import ErrorCode, SpoolError, VerificationError
+from agent.dirlock import lock_directory
+from agent.errors import ErrorCode, SealtailError, SpoolError, VerificationError
 from agent.formats import verify_segment
 from agent.records import ChainHead, Cursor, FileIdentity, SealedSegment
 
@@ -84,6 +85,7 @@ class _Pending:
     next_head: ChainHead
     cursors: tuple[Cursor, ...]
     since: float = 0.0  # wall-clock time it entered the spool (file mtime after a restart)
+    head_before: ChainHead = ChainHead.genesis()  # the chain head this segment continues
 
 
 def is_disk_full(exc: OSError) -> bool:
@@ -138,6 +140,49 @@ def atomic_write(path: Path, data: bytes) -> None:
             tmp.unlink()
         raise
     fsync_dir(path.parent)
+
+
+LOCK_FILE = "agent.lock"
+
+
+def check_state_dir(directory: Path) -> None:
+    """Raise SpoolError (one line, naming the directory) unless `directory` is, or can be
+    created as, a directory this process can write: not a file, not read-only, not lacking
+    write permission. Changes nothing (used by `sealtail config check` and at start-up)."""
+    target = directory
+    while not target.exists():
+        if target.parent == target:
+            break
+        target = target.parent
+    what = "state directory" if target == directory else f"state directory {directory}: parent"
+    if not target.is_dir():
+        raise SpoolError(f"{what} {target} is not a directory")
+    try:
+        read_only = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+    except OSError as exc:
+        raise SpoolError(f"{what} {target} cannot be used: {exc.strerror}") from exc
+    if read_only:
+        raise SpoolError(f"{what} {target} is on a read-only file system")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise SpoolError(f"{what} {target} is not writable by this user (uid {os.geteuid()})")
+
+
+def lock_state_dir(directory: Path) -> int:
+    """Check and create the state directory and take STATE/agent.lock for this process's life;
+    returns the descriptor to keep open. Raises SpoolError (state_dir_in_use) naming the pid
+    of another agent holding it, or (spool_io) when the directory cannot be written."""
+    check_state_dir(directory)
+
+    def in_use(pid: int | None) -> SealtailError:
+        holder = "another agent" if pid is None else f"pid {pid}"
+        return SpoolError(f"state directory {directory} is in use by {holder}; two agents must "
+                          "not share one state directory (give each its own agent.state_dir)",
+                          code=ErrorCode.STATE_DIR_IN_USE)
+
+    try:
+        return lock_directory(directory, LOCK_FILE, in_use)
+    except OSError as exc:
+        raise SpoolError(f"state directory {directory} cannot be used: {exc.strerror}") from exc
 
 
 def cursor_to_json(c: Cursor) -> dict[str, object]:
@@ -245,12 +290,21 @@ class Spool:
                 self._quarantine_file(self._head_file, str(exc))
                 self.head_lost = True
         self.head, self.cursors = self._acked_head, dict(self._acked_cursors)
+        # Without a readable head.json the spool's own segments say where the chain stands:
+        # the lowest valid one (signed with this agent's key) starts it. Never quarantine a
+        # valid continuation only because the head file is missing.
+        head_known = self._head_file.exists()
         for path in sorted(self._seg_dir.glob("*.seg")):
             try:
                 pending = self._load_segment(path)
             except (SpoolError, VerificationError) as exc:
                 self._quarantine_file(path, str(exc))
                 continue
+            if not head_known and not self._pending:
+                self._acked_head = self.head = pending.head_before
+                head_known = True
+                log.warning("%s: no chain head file; the chain continues from the spool's "
+                            "first segment (seq %d)", self._dir, pending.seq)
             if pending.seq < self.head.next_seq:
                 log.info("%s: already acknowledged (head is at %d); removing", path,
                          self.head.next_seq)
@@ -298,14 +352,33 @@ class Spool:
             next_head=ChainHead(h.seq + 1, verified.segment_hash, h.lines_before + h.count),
             cursors=tuple(cursor_from_pb(s) for s in h.sources),
             since=path.stat().st_mtime,
+            head_before=ChainHead(h.seq, h.prev_hash, h.lines_before),
         )
 
     def adopt_head(self, head: ChainHead) -> None:
-        """Continue the chain from `head` (learned from the collector after state was lost)."""
+        """Continue the chain from `head` (learned from the collector after state was lost,
+        or genesis): written durably to head.json before anything is sealed on top of it, so
+        a restart before the first acknowledgement still knows where the chain stands.
+
+        Raises SpoolError when head.json cannot be written.
+        """
         if self._pending:
             raise RuntimeError("adopt_head with segments in the spool")
         self._acked_head = self.head = head
+        try:
+            atomic_write(self._head_file, self._head_body())
+        except OSError as exc:
+            raise SpoolError(f"{self._head_file}: cannot record the chain head: "
+                             f"{exc.strerror}") from exc
         self.head_lost = False
+
+    def _head_body(self) -> bytes:
+        return json.dumps({
+            "next_seq": self._acked_head.next_seq,
+            "prev_hash": self._acked_head.prev_hash.hex(),
+            "lines_total": self._acked_head.lines_total,
+            "cursors": [cursor_to_json(c) for c in self._acked_cursors.values()],
+        }, indent=1).encode()
 
     def _quarantine_file(self, path: Path, why: str) -> None:
         self._quarantined += 1
@@ -422,7 +495,11 @@ class Spool:
     async def read(self, seq: int) -> bytes:
         """The Segment message bytes of a pending segment."""
         pending = self._pending[seq]
-        raw = await asyncio.to_thread(pending.path.read_bytes)
+        try:
+            raw = await asyncio.to_thread(pending.path.read_bytes)
+        except OSError as exc:
+            raise SpoolError(f"{pending.path}: cannot read segment seq={seq}: "
+                             f"{exc.strerror}") from exc
         return unframe(raw, where=str(pending.path))
 
     async def ack(self, seq: int, anchor: bytes | None = None) -> None:
@@ -439,12 +516,7 @@ class Spool:
                 self._acked_cursors[(c.identity.device, c.identity.inode)] = c
         self._acked_head = self._pending[done[-1]].next_head
         self._prune_forgotten(still_pending=[p for s, p in self._pending.items() if s > seq])
-        body = json.dumps({
-            "next_seq": self._acked_head.next_seq,
-            "prev_hash": self._acked_head.prev_hash.hex(),
-            "lines_total": self._acked_head.lines_total,
-            "cursors": [cursor_to_json(c) for c in self._acked_cursors.values()],
-        }, indent=1).encode()
+        body = self._head_body()
         removed = [self._pending.pop(s) for s in done]
         paths = [r.path for r in removed]
         freed = sum(r.size for r in removed)

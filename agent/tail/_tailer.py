@@ -195,6 +195,13 @@ class Tailer:
         self._last_scan = float("-inf")  # rescan on the next turn
         self._changed.set()
 
+    def set_first_start(self, first_start: bool) -> None:
+        """Whether no state existed (see `first_start` in the class doc), when it was known
+        only after construction (the collector said whether the chain is new). Before `run`."""
+        if self._started:
+            raise RuntimeError("set_first_start after the tailer started")
+        self._start_at_end = first_start and self._config.read_from == "end"
+
     async def wait_scanned(self) -> None:
         """Wait until the globs have been scanned once (the files found are open)."""
         await self._scanned.wait()

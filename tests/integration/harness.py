@@ -180,16 +180,26 @@ class Agent(Process):
                    message="agent start-up")
 
 
+# A brand-new agent allowed to start its chain with no collector reachable.
+NEW_AGENT: dict[str, object] = {"offline_new_chain": True}
+
+
 def fast_agent_config(path: Path, *, seal: dict[str, object] | None = None,
                       ship: dict[str, object] | None = None,
-                      spool: dict[str, object] | None = None, **tail: object) -> Path:
-    """An agent config with short timers, so tests do not wait on production defaults."""
+                      spool: dict[str, object] | None = None,
+                      agent: dict[str, object] | None = None, **tail: object) -> Path:
+    """An agent config with short timers, so tests do not wait on production defaults.
+
+    A test that starts a brand-new agent with no collector reachable passes
+    agent=NEW_AGENT: without it nothing is sealed until a collector answers.
+    """
     settings = {"partial_idle_secs": 1.0, "rotate_wait_secs": 2.0, "poll_interval_ms": 100,
                 **tail}
     sealing = {"max_segment_age_ms": 200, **(seal or {})}
     shipping = {"backoff_initial_ms": 100, "backoff_max_ms": 1000, "shutdown_grace_secs": 3,
                 **(ship or {})}
-    lines = ["[tail]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    lines = ["[agent]"] + [f"{k} = {json.dumps(v)}" for k, v in (agent or {}).items()]
+    lines += ["[tail]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
     lines += ["[seal]"] + [f"{k} = {json.dumps(v)}" for k, v in sealing.items()]
     lines += ["[ship]"] + [f"{k} = {json.dumps(v)}" for k, v in shipping.items()]
     if spool:

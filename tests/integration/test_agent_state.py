@@ -131,9 +131,11 @@ def test_wiped_state_directory_continues_the_chain_from_the_collector(
 def test_case_31_one_corrupt_spooled_segment_is_quarantined_and_its_lines_reread(
         tmp_path: Path, collector: Collector, agent_key: Path) -> None:
     (tmp_path / "logs").mkdir()
-    collector.stop()
     conf = {"read_chunk_bytes": 2000}
     agent = start_agent(tmp_path, agent_key, collector, **conf)
+    # A first start seals nothing before the collector says where the chain stands.
+    wait_until(lambda: (agent.state / "head.json").exists(), 30, message="chain head known")
+    collector.stop()
     written = lines("c", 0, 2000)
     write(tmp_path / "logs" / "app.log", written)
     wait_until(lambda: len(list((agent.state / "spool").glob("*.seg"))) >= 5, 30,

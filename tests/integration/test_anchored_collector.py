@@ -14,6 +14,7 @@ from agent.formats import segment_hash
 from agent.keys import load_signing_key
 from tests.chains import ChainWriter
 from tests.integration.harness import (
+    NEW_AGENT,
     Agent,
     Collector,
     fast_agent_config,
@@ -77,7 +78,7 @@ def test_case_10_unsealed_lines_are_reported_and_not_counted(
     log = logs / "x.log"
     log.write_bytes(b"".join(b"line %d\n" % i for i in range(50)))
     agent = Agent(tmp_path, agent_key, "127.0.0.1:1", [str(logs / "*.log")],
-                  config=fast_agent_config(tmp_path / "a.toml"))
+                  config=fast_agent_config(tmp_path / "a.toml", agent=NEW_AGENT))
     agent.start()
     try:
         wait_until(lambda: list((agent.state / "spool").glob("*.seg")), 30,
@@ -163,7 +164,9 @@ def test_an_agent_keeps_its_anchor_when_the_collector_rewrote_its_history(
         metrics = http_address(agent, "agent")
         wait_until(lambda: scrape(metrics).get("sealtail_ship_inconsistent_history_total"), 30,
                    message="an inconsistent_history counted")
-        assert "level=ERROR" in agent.log() and "inconsistent_history" in agent.log()
+        # logged just after the count (the session unwinds first)
+        wait_until(lambda: "level=ERROR" in agent.log() and "inconsistent_history"
+                   in agent.log(), 15, message="inconsistent_history logged at ERROR")
         status = run_cli("status", "--state", str(agent.state), check=False)
         assert "inconsistent_history" in status.stdout + status.stderr
         assert anchor_file.read_bytes() == anchor, "the anchor must not move"

@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from agent.classify import mask, template_id
-from tests.integration.harness import Agent, Collector, fast_agent_config, run_cli, wait_until
+from tests.integration.harness import (
+    NEW_AGENT,
+    Agent,
+    Collector,
+    fast_agent_config,
+    run_cli,
+    wait_until,
+)
 
 COMMANDS = ["keygen", "agent", "collector", "collector-key", "query", "verify", "prove",
             "config check", "status", "reload", "classify", "summary"]
@@ -77,7 +84,7 @@ def test_verify_spool_checks_unshipped_segments_with_the_agent_key(
     logs.mkdir()
     (logs / "x.log").write_bytes(b"".join(b"line %d\n" % i for i in range(50)))
     agent = Agent(tmp_path, agent_key, "127.0.0.1:1", [str(logs / "*.log")],
-                  config=fast_agent_config(tmp_path / "a.toml"))
+                  config=fast_agent_config(tmp_path / "a.toml", agent=NEW_AGENT))
     agent.start()
     try:
         wait_until(lambda: list((agent.state / "spool").glob("*.seg")), 30,

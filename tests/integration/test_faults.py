@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.harness import (
+    NEW_AGENT,
     Agent,
     Collector,
     env_ci,
@@ -132,7 +133,7 @@ def test_collector_down_longer_than_the_spool_holds_stops_reading_then_catches_u
     in `sealtail status`, and catches up once the collector is back."""
     logs = tmp_path / "logs"
     logs.mkdir()
-    config = fast_agent_config(tmp_path / "agent.toml", read_chunk_bytes=4096,
+    config = fast_agent_config(tmp_path / "agent.toml", agent=NEW_AGENT, read_chunk_bytes=4096,
                                seal={"max_segment_lines": 500},
                                spool={"max_segments": 2})
     agent = Agent(tmp_path, agent_key, collector.address, [str(logs / "*.log")], config=config)
@@ -167,7 +168,7 @@ def test_disk_full_on_the_state_dir_stops_reading_and_resumes_by_itself(
     logs.mkdir()
     with tmpfs(tmp_path / "small", "1m") as small:
         agent = Agent(tmp_path, agent_key, collector.address, [str(logs / "*.log")],
-                      config=fast_agent_config(tmp_path / "agent.toml",
+                      config=fast_agent_config(tmp_path / "agent.toml", agent=NEW_AGENT,
                                                read_chunk_bytes=16384,
                                                seal={"max_segment_lines": 400}),
                       state=small / "state")
@@ -200,7 +201,7 @@ def test_damaged_spool_files_are_quarantined_and_their_lines_read_again(
     it and what follows it, re-reads those lines from the file and delivers each once."""
     logs = tmp_path / "logs"
     logs.mkdir()
-    config = fast_agent_config(tmp_path / "agent.toml", read_chunk_bytes=2048,
+    config = fast_agent_config(tmp_path / "agent.toml", agent=NEW_AGENT, read_chunk_bytes=2048,
                                seal={"max_segment_lines": 100})
     agent = Agent(tmp_path, agent_key, collector.address, [str(logs / "*.log")], config=config)
     collector.stop()

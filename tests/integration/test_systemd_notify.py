@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import Agent, Collector, fast_agent_config, wait_until
+from tests.integration.harness import NEW_AGENT, Agent, Collector, fast_agent_config, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +91,7 @@ def test_agent_is_ready_as_spooling_when_the_collector_is_down(
     logs.mkdir()
     (logs / "app.log").write_text("one\n")
     agent = Agent(tmp_path, agent_key, "127.0.0.1:9", [str(logs / "*.log")],
-                  config=fast_agent_config(tmp_path / "agent.toml"))
+                  config=fast_agent_config(tmp_path / "agent.toml", agent=NEW_AGENT))
     agent.env = {"NOTIFY_SOCKET": path}
     agent.start()
     try:

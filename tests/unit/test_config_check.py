@@ -59,6 +59,7 @@ def test_example_agent_config_passes_once_its_files_exist(tmp_path: Path) -> Non
     text = (REPO / "config" / "agent.toml").read_text()
     text = text.replace("/etc/sealtail/agent.key", str(key))
     text = text.replace('collector_key = "/etc/sealtail/collector.vkey"', "")
+    text = text.replace('"/var/lib/sealtail"', f'"{tmp_path / "state"}"')
     path = tmp_path / "agent.toml"
     path.write_text(text)
     assert _check(path)[0] == 0, _check(path)
@@ -178,3 +179,17 @@ def test_bad_log_format_is_refused(agent_file: Path) -> None:
     code, out = _check(agent_file)
     assert code == 2
     assert "ops.log_format: expected one of keyvalue, json, got 'xml'" in out
+
+
+def test_a_state_dir_that_is_a_file_is_refused(agent_file: Path) -> None:
+    """state_dir = a regular file (/etc/passwd): refused by config check, not at start-up."""
+    code, out = _check(_edit(agent_file, f'state_dir = "{agent_file.parent / "state"}"',
+                             'state_dir = "/etc/passwd"'))
+    assert code == 2 and "agent.state_dir" in out and "/etc/passwd is not a directory" in out
+
+
+def test_a_read_only_state_dir_is_refused(agent_file: Path, read_only_dir: Path) -> None:
+    """A state directory that cannot be written is named by config check."""
+    code, out = _check(_edit(agent_file, f'state_dir = "{agent_file.parent / "state"}"',
+                             f'state_dir = "{read_only_dir / "state"}"'))
+    assert code == 2 and "agent.state_dir" in out and str(read_only_dir) in out

@@ -11,8 +11,12 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
+from agent.classify import Classifier
+from agent.config import AgentConfig, ClassifyConfig
 from agent.errors import ErrorCode
 from agent.formats import Checkpoint, NoteSigner, peek_checkpoint, sign_checkpoint
+from agent.ops import AgentOps
+from agent.records import ChainHead
 from agent.ship import Shipper, ShipState
 from agent.spool import Spool
 from tests.unit.ship.test_refusals import FAST, serving
@@ -79,3 +83,34 @@ async def test_a_consistent_history_moves_the_anchor(tmp_path: Path) -> None:
     st = shipper.statistics()
     assert st.history_failures == 0 and st.anchor_size == 3
     assert peek_checkpoint(spool.anchor_file.read_bytes()).size == 3
+
+
+async def test_a_chain_gap_from_a_collector_smaller_than_the_anchor_is_reported_as_rollback(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Collector restored from an older backup: it refuses seq 3 with chain_gap; with an
+    anchor of 5 segments the agent reports the rollback at ERROR, counts it, stops retrying
+    soon, and keeps the unacknowledged segments."""
+    async with serving(tmp_path, frozenset({PUB})) as (address, store):
+        signer = NoteSigner(store.get_meta("origin") or "", COLLECTOR_KEY)
+        state = tmp_path / "state"
+        Spool.open(state, PUB).adopt_head(ChainHead(3, b"p" * 32, 30))
+        (state / "anchor.checkpoint").write_bytes(
+            sign_checkpoint(Checkpoint(signer.name, 5, bytes(32)), signer))
+        spool = Spool.open(state, PUB)
+        await append_chain(spool, 2)
+        shipper = Shipper(FAST, address, spool)
+        task = asyncio.create_task(shipper.run())
+        try:
+            await asyncio.sleep(2.0)
+        finally:
+            task.cancel()
+    st = shipper.statistics()
+    assert (st.state, st.last_code) == (ShipState.REFUSED, ErrorCode.ROLLBACK)
+    assert st.history_failures >= 1 and spool.pending_seqs() == [3, 4]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("collector rolled back: it holds 0 segments, our anchor has 5" in e
+               for e in errors)
+    ops = AgentOps(AgentConfig(), None, spool, shipper,
+                   Classifier(ClassifyConfig(model=False), state_dir=state))
+    health = ops.health()
+    assert not health.healthy and "collector rolled back" in health.reason

@@ -174,3 +174,27 @@ async def append_chain_other_file(spool: Spool) -> None:
     await spool.append(SealedSegment(head.next_seq, segment_hash(header), header,
                                      sign_header(KEY, header), entries, (cursor,),
                                      head.lines_total))
+
+
+async def test_adopted_head_is_written_to_the_head_file_before_anything_is_sealed(
+        tmp_path: Path) -> None:
+    """A head adopted from the collector is durable: a reopened spool continues from it."""
+    spool = Spool.open(tmp_path, PUB)
+    adopted = ChainHead(3, b"h" * 32, 30)
+    spool.adopt_head(adopted)
+    again = Spool.open(tmp_path, PUB)
+    assert not again.fresh and again.head == adopted
+
+
+async def test_segments_without_a_head_file_continue_the_chain_and_are_not_quarantined(
+        tmp_path: Path) -> None:
+    """head.json missing, spool holding a valid signed seq 3: the chain continues at 3."""
+    start = ChainHead(3, b"h" * 32, 30)
+    spool = Spool.open(tmp_path, PUB)
+    spool.adopt_head(start)
+    segs = await append_chain(spool, 2)
+    (tmp_path / "head.json").unlink()
+    again = Spool.open(tmp_path, PUB)
+    assert again.pending_seqs() == [3, 4]
+    assert again.head.next_seq == 5 and again.head.prev_hash == segs[-1].segment_hash
+    assert not list((tmp_path / "quarantine").iterdir())
