@@ -10,6 +10,8 @@ How a file is recognised (the whole kind of fault behind most lost or repeated l
   skipping a leading run of NULs left by writers without O_APPEND.
 * A new file whose content starts with what another file already delivered is a *copy*
   (copytruncate's `f.1` matched by the same globs): it is read from where the original was.
+  Its cursor is emitted before any line of the truncated original's new content: after
+  that, nothing else remembers which content the copy repeats.
 * After a rotation, the new file at a path is read only once the rotated one is drained,
   so lines leave in the order they were written. Generations renamed away before any scan
   saw them (two rotations in one interval) are found in the directory by name and age.
@@ -519,6 +521,7 @@ class Tailer:
     # -- reading -----------------------------------------------------------------------------
 
     async def _read_all(self) -> bool:
+        await self._put_pending_cursors()
         progressed = False
         for f in list(self._files.values()):
             if f.predecessor is not None:
@@ -535,6 +538,17 @@ class Tailer:
             return os.fstat(f.fd).st_size <= f.splitter.read_position
         except OSError:
             return True
+
+    async def _put_pending_cursors(self) -> None:
+        """Emit the cursor of every file opened past its start (copies above all) before
+        any line is read. A copy is recognised only while the content it copies is known:
+        in memory, or in a saved cursor of the original. Once a batch of the truncated
+        original's new content is acknowledged, the copy's own cursor is the only record
+        left, so it must be acknowledged first or a restart reads the copy again."""
+        for f in list(self._files.values()):
+            if f.needs_cursor:
+                f.needs_cursor = False
+                await self._put(LineBatch(f.cursor(), ()))
 
     async def _read_one(self, f: _TrackedFile) -> bool:
         if f.needs_cursor:
@@ -554,6 +568,13 @@ class Tailer:
         if size < position or ((size > position or changed) and self._rewritten(f, size)):
             self._restart_from_zero(f, size)
             position = 0
+            # The content just lost may live on in a copy (copytruncate copies, then
+            # truncates): open it and record its cursor before any batch carries this
+            # file's new content, whose cursor no longer describes the old one.
+            self._scan()
+            await self._put_pending_cursors()
+            if self._files.get(f.key) is not f:
+                return True  # closed while we waited (held open too long)
         if size == position:
             return False
         n = min(size - position, self._config.read_chunk_bytes)
