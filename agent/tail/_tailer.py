@@ -270,8 +270,13 @@ class Tailer:
         # created (and rotated away) since then, while we were watching.
         previous_scan_ns, self._scan_wall_ns = self._scan_wall_ns, self._wall_ns()
         found = self._matching_paths()
+        # Files renamed while the agent was stopped: the file now at a saved cursor's path
+        # is read after the one the cursor was taken from, wherever that went.
+        renamed_while_stopped: dict[str, InodeKey] = {}
         if not self._started:
             self._started = True
+            renamed_while_stopped = {c.path: key for key, c in self._saved.items()
+                                     if found.get(key) != c.path}
             self._resume_rotated_while_stopped(found, now)
         newly_unreachable: list[_TrackedFile] = []
         for key, f in self._files.items():
@@ -288,13 +293,15 @@ class Tailer:
                     f.path, f.real_path = path, os.path.realpath(path)
         # A new file at a rotated file's path is read after it (and after any generation
         # renamed away in between), so lines leave in the order they were written.
-        successor_of: dict[str, InodeKey] = {}
+        successor_of = dict(renamed_while_stopped)
         for f in newly_unreachable:
             successor_of[f.path] = self._find_missed_generations(
                 _Occupant(f.key, f.real_path, f.last_mtime_ns), found, now)
         self._reopen_idle_closed_if_rotated(found, now)
         waiting = 0
-        for key, path in found.items():
+        # A predecessor is opened before its successor, or the successor would not wait.
+        first = set(successor_of.values())
+        for key, path in sorted(found.items(), key=lambda item: item[0] not in first):
             if key in self._files:
                 continue
             closed_at = self._idle_closed.get(key)
