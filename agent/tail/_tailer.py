@@ -10,6 +10,8 @@ How a file is recognised (the whole kind of fault behind most lost or repeated l
   skipping a leading run of NULs left by writers without O_APPEND.
 * A new file whose content starts with what another file already delivered is a *copy*
   (copytruncate's `f.1` matched by the same globs): it is read from where the original was.
+  Its cursor is emitted before any line of the truncated original's new content: after
+  that, nothing else remembers which content the copy repeats.
 * After a rotation, the new file at a path is read only once the rotated one is drained,
   so lines leave in the order they were written. Generations renamed away before any scan
   saw them (two rotations in one interval) are found in the directory by name and age.
@@ -275,8 +277,13 @@ class Tailer:
         # created (and rotated away) since then, while we were watching.
         previous_scan_ns, self._scan_wall_ns = self._scan_wall_ns, self._wall_ns()
         found = self._matching_paths()
+        # Files renamed while the agent was stopped: the file now at a saved cursor's path
+        # is read after the one the cursor was taken from, wherever that went.
+        renamed_while_stopped: dict[str, InodeKey] = {}
         if not self._started:
             self._started = True
+            renamed_while_stopped = {c.path: key for key, c in self._saved.items()
+                                     if found.get(key) != c.path}
             self._resume_rotated_while_stopped(found, now)
         newly_unreachable: list[_TrackedFile] = []
         for key, f in self._files.items():
@@ -293,13 +300,15 @@ class Tailer:
                     f.path, f.real_path = path, os.path.realpath(path)
         # A new file at a rotated file's path is read after it (and after any generation
         # renamed away in between), so lines leave in the order they were written.
-        successor_of: dict[str, InodeKey] = {}
+        successor_of = dict(renamed_while_stopped)
         for f in newly_unreachable:
             successor_of[f.path] = self._find_missed_generations(
                 _Occupant(f.key, f.real_path, f.last_mtime_ns), found, now)
         self._reopen_idle_closed_if_rotated(found, now)
         waiting = 0
-        for key, path in found.items():
+        # A predecessor is opened before its successor, or the successor would not wait.
+        first = set(successor_of.values())
+        for key, path in sorted(found.items(), key=lambda item: item[0] not in first):
             if key in self._files:
                 continue
             closed_at = self._idle_closed.get(key)
@@ -526,6 +535,7 @@ class Tailer:
     # -- reading -----------------------------------------------------------------------------
 
     async def _read_all(self) -> bool:
+        await self._put_pending_cursors()
         progressed = False
         for f in list(self._files.values()):
             if f.predecessor is not None:
@@ -542,6 +552,17 @@ class Tailer:
             return os.fstat(f.fd).st_size <= f.splitter.read_position
         except OSError:
             return True
+
+    async def _put_pending_cursors(self) -> None:
+        """Emit the cursor of every file opened past its start (copies above all) before
+        any line is read. A copy is recognised only while the content it copies is known:
+        in memory, or in a saved cursor of the original. Once a batch of the truncated
+        original's new content is acknowledged, the copy's own cursor is the only record
+        left, so it must be acknowledged first or a restart reads the copy again."""
+        for f in list(self._files.values()):
+            if f.needs_cursor:
+                f.needs_cursor = False
+                await self._put(LineBatch(f.cursor(), ()))
 
     async def _read_one(self, f: _TrackedFile) -> bool:
         if f.needs_cursor:
@@ -561,6 +582,13 @@ class Tailer:
         if size < position or ((size > position or changed) and self._rewritten(f, size)):
             self._restart_from_zero(f, size)
             position = 0
+            # The content just lost may live on in a copy (copytruncate copies, then
+            # truncates): open it and record its cursor before any batch carries this
+            # file's new content, whose cursor no longer describes the old one.
+            self._scan()
+            await self._put_pending_cursors()
+            if self._files.get(f.key) is not f:
+                return True  # closed while we waited (held open too long)
         if size == position:
             return False
         n = min(size - position, self._config.read_chunk_bytes)

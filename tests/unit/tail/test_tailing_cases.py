@@ -347,6 +347,27 @@ async def test_case_16_lines_appended_before_a_rotation_out_of_the_globs_while_s
     assert run.lines == lines_of(numbered("p", 0, 110) + numbered("q", 0, 5))
 
 
+@pytest.mark.parametrize("pattern", ["app.log", "app.log*"])
+async def test_case_16_rest_of_a_file_rotated_while_stopped_is_emitted_before_the_new_file(
+        tmp_path: Path, pattern: str) -> None:
+    """Rotated while stopped, within the globs or out of them: on start the rotated file's
+    unread end leaves before any line of the new file at its path (write order)."""
+    log = tmp_path / "app.log"
+    run = TailRun([str(tmp_path / pattern)], read_chunk_bytes=256)
+    log.write_bytes(numbered("p", 0, 10))
+    await run.start()
+    await run.wait_for(10)
+    await run.stop()
+    append(log, numbered("p", 10, 100))
+    os.rename(log, tmp_path / "app.log.1")
+    log.write_bytes(numbered("p", 100, 105))
+    await run.start()
+    await run.wait_for(105)
+    await run.settle()
+    await run.stop()
+    assert numbers(run.lines, "p") == list(range(105))
+
+
 async def test_case_17_over_long_line_does_not_cause_repeats_after_restart(
         tmp_path: Path) -> None:
     log = tmp_path / "app.log"
