@@ -286,7 +286,9 @@ async def _announce_ready(tailer: Tailer, address: str, tls: ClientTLS,
     ready as "waiting" (systemd would otherwise kill it at TimeoutStartSec and restart it
     into the same wait)."""
     with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(READY_CONNECT_WAIT_SECS):
+        # Longer than a first start's question to the collector (FRESH_STATE_ASK_SECS), so an
+        # agent.offline_new_chain agent is ready as spooling, never as waiting.
+        async with asyncio.timeout(READY_CONNECT_WAIT_SECS + FRESH_STATE_ASK_SECS):
             await head_known.wait()
     if not head_known.is_set():
         status = f"waiting for collector {address} to say where the chain stands"
