@@ -223,6 +223,11 @@ def attention(st: dict[str, Any], delivery: dict[str, Any] | None) -> list[str]:
                    "the agent's HTTP endpoint did not answer")
     elif not st["health"]["healthy"]:
         out.append(f"unhealthy: {st['health']['reason']}")
+    if (not live and delivery is not None and not delivery["stale"]
+            and delivery.get("ship", {}).get("awaiting_chain_head")):
+        # Live, the health verdict already says so; offline, status.json is all there is.
+        out.append("nothing is sealed: waiting for the collector to say where this agent's "
+                   "chain stands (ChainHead)")
     if delivery is not None and delivery["state"] in ("refused", "disk_full", "spool_full"):
         when = "when it stopped" if delivery["stale"] else "now"
         out.append(f"delivery {delivery['state']} ({when}): {delivery['problem']}")

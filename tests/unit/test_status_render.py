@@ -44,3 +44,12 @@ def test_status_needs_attention_when_not_running_or_unhealthy() -> None:
     sick["health"] = {"healthy": False, "reason": "the spool's disk is full"}
     assert attention(sick, None) == ["unhealthy: the spool's disk is full"]
     assert attention(live(), None) == []
+
+
+def test_an_agent_waiting_for_its_chain_head_is_named_in_the_offline_view() -> None:
+    """status.json says nothing is sealed until the collector answers ChainHead: say why."""
+    offline = {"live": False, "state_dir": "s", "spool": {}, "files": []}
+    waiting = {"state": "backoff", "problem": "UNAVAILABLE", "stale": False,
+               "ship": {"awaiting_chain_head": True}}
+    assert any("waiting for the collector to say where this agent's chain stands" in p
+               for p in attention(offline, waiting))
