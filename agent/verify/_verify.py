@@ -53,6 +53,13 @@ from agent.store import SQLiteStore, check_segment_rows, stored_line
 from agent.tls import PLAINTEXT, ClientTLS, open_channel
 
 ANCHOR_FILE = "anchor.checkpoint"
+
+
+def printable_name(name: str) -> str:
+    """An agent name as one safe line: valid names (config.agent_name_problem) are plain
+    ASCII and unchanged; a name stored before names were checked may hold a newline or
+    terminal controls, which must not forge report lines."""
+    return name if name.isascii() and name.isprintable() else ascii(name)[1:-1]
 GRPC_OPTIONS = [("grpc.max_receive_message_length", 256 * 1024 * 1024)]
 
 
@@ -93,7 +100,8 @@ class VerifyReport:
         for c in self.chains:
             last = dt.datetime.fromtimestamp(c.last_time_ns / 1e9, dt.UTC).isoformat(
                 timespec="seconds") if c.last_time_ns else "-"
-            parts.append(f"{c.agent} [{key_id(c.agent_key)}] seq {c.first_seq}..{c.last_seq} "
+            parts.append(f"{printable_name(c.agent)} [{key_id(c.agent_key)}] "
+                         f"seq {c.first_seq}..{c.last_seq} "
                          f"(last line {last}, head {c.last_hash.hex()[:16]})")
         if self.spool and not self.chains:
             parts.append("the spool is empty: every sealed segment was acknowledged")
@@ -169,7 +177,7 @@ class Equivocation:
     def describe(self) -> str:
         stored = pb.SegmentHeader.FromString(self.stored_header)
         other = pb.SegmentHeader.FromString(self.header)
-        return (f"{self.agent} [{key_id(self.agent_key)}] seq {self.seq}: stored "
+        return (f"{printable_name(self.agent)} [{key_id(self.agent_key)}] seq {self.seq}: stored "
                 f"{segment_hash(self.stored_header).hex()[:16]} (boot {stored.boot_id.hex()[:8]}, "
                 f"{stored.count} lines) vs refused {segment_hash(self.header).hex()[:16]} "
                 f"(boot {other.boot_id.hex()[:8]}, {other.count} lines)")

@@ -116,3 +116,12 @@ def test_reload_pid_accepts_a_sealtail_agent_command_line(tmp_path: Path) -> Non
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_verify_reports_print_an_old_stored_name_with_controls_on_one_line() -> None:
+    """A name stored before names were checked cannot forge a line of verify's report."""
+    from agent.verify._verify import printable_name
+
+    assert printable_name("web-17") == "web-17"
+    assert printable_name("evil\x1b[31m\nFAKE OK") == "evil\\x1b[31m\\nFAKE OK"
+    assert "\u202e" not in printable_name("a\u202eb")
