@@ -70,6 +70,17 @@ def channel_options(config: ShipConfig) -> list[tuple[str, int]]:
 # stops and is retried only every backoff_max_ms.
 # An ack whose checkpoint contradicts the anchor: the collector changed its history.
 HISTORY_CODES = frozenset({ErrorCode.INCONSISTENT_HISTORY, ErrorCode.ROLLBACK})
+# What an operator should do about a permanent refusal, by its code.
+REFUSAL_ADVICE: dict[str, str] = {
+    ErrorCode.UNKNOWN_KEY: "add this agent's .pub key to the collector's authorized_keys",
+    ErrorCode.NAME_TAKEN: "another key already writes under this agent name: give this "
+                          "agent its own agent.name",
+    ErrorCode.ORIGIN_MISMATCH: "this key already writes under another agent name: put that "
+                               "name back in agent.name",
+    ErrorCode.EQUIVOCATION: "the collector holds a different segment with this seq from this "
+                            "key: a lost state directory, a copied key, or two agents on one "
+                            "key; list them with `sealtail equivocations`",
+}
 RETRYABLE_CODES = frozenset({ErrorCode.STORE_FAILED, ErrorCode.OVERLOADED, ErrorCode.CHAIN_GAP,
                              ErrorCode.COLLECTOR_UNAVAILABLE})
 
@@ -244,8 +255,8 @@ class Shipper:
                               self._spool.anchor_file)
                 elif permanent:
                     log.error("collector %s refused a segment permanently: %s; shipping "
-                              "stops, retried every %.0f s (fix the collector's allow-list or "
-                              "see `sealtail status`)", self._address, exc, cap)
+                              "stops, retried every %.0f s (%s)", self._address, exc, cap,
+                              REFUSAL_ADVICE.get(exc.code, "see `sealtail status`"))
                 else:
                     log.warning("collector %s refused a segment for now: %s; retrying",
                                 self._address, exc)

@@ -95,6 +95,8 @@ async def test_permanent_refusal_stops_shipping_is_reported_and_never_hot_loops(
         errors = [r for r in caplog.records if r.levelno == logging.ERROR]
         assert errors and "refused a segment permanently" in errors[0].getMessage()
         assert "unknown_key" in errors[0].getMessage()
+        assert "add this agent's .pub key to the collector's authorized_keys" in (
+            errors[0].getMessage())
 
 
 async def test_resource_exhausted_is_a_retryable_overload(tmp_path: Path) -> None:
