@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.classify._classifier import Classifier, ClassifyStatistics
+    from agent.classify._llm import generate_text
     from agent.classify._rules import CATEGORIES, UNCLASSIFIED, RuleSet
     from agent.classify._template import mask
     from agent.classify._template_id import TEMPLATE_ID_BYTES, template_id
@@ -25,6 +26,7 @@ _WHERE = {
     "ClassifyConfig": "agent.config",
     "ClassifyStatistics": "agent.classify._classifier",
     "RuleSet": "agent.classify._rules",
+    "generate_text": "agent.classify._llm",
     "mask": "agent.classify._template",
     "template_id": "agent.classify._template_id",
 }
@@ -37,6 +39,7 @@ __all__ = [
            "ClassifyConfig",
            "ClassifyStatistics",
            "RuleSet",
+           "generate_text",
            "mask",
            "template_id",
 ]

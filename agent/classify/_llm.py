@@ -80,6 +80,15 @@ def _lib() -> ctypes.CDLL:
         lib.ctransformers_llm_logits_data.restype = _float_p
         lib.ctransformers_llm_logits_size.argtypes = [ctypes.c_void_p]
         lib.ctransformers_llm_logits_size.restype = ctypes.c_int
+        # For generate_text (the insights narrative):
+        lib.ctransformers_llm_detokenize.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.ctransformers_llm_detokenize.restype = ctypes.c_char_p
+        lib.ctransformers_llm_is_eos_token.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.ctransformers_llm_is_eos_token.restype = ctypes.c_bool
+        lib.ctransformers_llm_sample.argtypes = [ctypes.c_void_p, _int_p, ctypes.c_int,
+                                                 ctypes.c_int, ctypes.c_float, ctypes.c_float,
+                                                 ctypes.c_float, ctypes.c_int]
+        lib.ctransformers_llm_sample.restype = ctypes.c_int
         _LIB = lib
     return _LIB
 
@@ -203,3 +212,50 @@ class LabelModel:
         if self._h is not None:
             self._lib.ctransformers_llm_delete(self._h)
             self._h = None
+
+
+GENERATE_CONTEXT = 2048
+
+
+def generate_text(path: Path, prompt: str, max_tokens: int) -> str:
+    """Continue `prompt` greedily (the same facts give the same text) with the GGUF model at
+    `path`, with the same guards as LabelModel: the file checked first and loaded with
+    mmap=False, our own tokenization buffer, ids inside the vocabulary, the prompt cut so
+    prompt + answer fit the context, never an empty prompt. Stops at EOS or "###".
+    Run it only in a throwaway process (agent.insights' narrative worker). Raises ModelError."""
+    read_gguf(path)
+    lib = _lib()
+    config = _ConfigStruct(context_length=GENERATE_CONTEXT, gpu_layers=0, mmap=False,
+                           mlock=False)
+    h = lib.ctransformers_llm_create(str(path).encode(), b"llama", config)
+    if not h:
+        raise ModelError(f"{path}: ctransformers could not load the model")
+    try:
+        vocab = lib.ctransformers_llm_vocab_size(h)
+        data = prompt.encode("utf-8", errors="replace").replace(b"\0", b" ")
+        buf = (ctypes.c_int * (len(data) + 8))()
+        n = lib.ctransformers_llm_tokenize(h, data, True, buf)
+        ids = [i for i in buf[: max(0, min(n, len(buf)))] if 0 <= i < vocab] or [1]
+        budget = GENERATE_CONTEXT - max_tokens - 1
+        ids = ids[:1] + ids[1:][-(budget - 1):] if len(ids) > budget else ids
+        arr = (ctypes.c_int * len(ids))(*ids)
+        if not lib.ctransformers_llm_batch_eval(h, arr, len(ids), 0, 64, 2):
+            raise ModelError(f"{path}: ctransformers failed to evaluate the prompt")
+        context = list(ids)
+        out = b""
+        for _ in range(max_tokens):
+            last = context[-64:]
+            last_arr = (ctypes.c_int * len(last))(*last)
+            tok = lib.ctransformers_llm_sample(h, last_arr, len(last), 1, 1.0, 1.0, 1.1, 0)
+            if not 0 <= tok < vocab or lib.ctransformers_llm_is_eos_token(h, tok):
+                break
+            out += lib.ctransformers_llm_detokenize(h, tok) or b""
+            if b"###" in out:
+                break
+            one = (ctypes.c_int * 1)(tok)
+            if not lib.ctransformers_llm_batch_eval(h, one, 1, len(context), 1, 2):
+                raise ModelError(f"{path}: ctransformers failed to evaluate a token")
+            context.append(tok)
+        return out.decode("utf-8", errors="replace")
+    finally:
+        lib.ctransformers_llm_delete(h)

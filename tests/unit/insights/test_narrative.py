@@ -72,7 +72,7 @@ def test_a_file_that_is_not_gguf_falls_back_with_a_note(data, tmp_path):
     bad.write_bytes(b"not a model at all" * 10)
     s = summarize(data, settings=InsightSettings(narrative_model=str(bad)))
     assert not s.narrative_generated and s.anomalies
-    assert any("not a GGUF file" in n for n in s.notes)
+    assert any("not a usable GGUF model" in n for n in s.notes)
 
 
 def test_a_gguf_v1_file_is_refused_before_loading(tmp_path, data):
