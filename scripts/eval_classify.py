@@ -135,6 +135,7 @@ def model_config(model_dir: Path | None, base: ClassifyConfig) -> ClassifyConfig
     manifest = json.loads((model_dir / "manifest.json").read_text())
     return replace(base, model_file=str(model_dir / manifest["file"]),
                    model_sha256=manifest["sha256"], model_prompt=manifest["prompt"],
+                   model_check_answers=bool(manifest.get("check_answers", False)),
                    model_labels=[f"{c}={t}" for c, t in zip(manifest["categories"],
                                                              manifest["labels"], strict=True)])
 

@@ -46,10 +46,13 @@ class ModelSpec:
     prompt: str
     labels: tuple[str, ...]
     categories: tuple[str, ...]
+    # whether the Classifier checks answers against the line's words (_rules.EVIDENCE)
+    check_answers: bool = False
 
     def fingerprint(self) -> str:
         """Changes whenever a cached decision of this model could change."""
-        text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v3"])
+        text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v3",
+                           "evidence-v2" if self.check_answers else ""])
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -59,7 +62,8 @@ def shipped_spec() -> ModelSpec:
     try:
         manifest = json.loads(manifest_path.read_text())
         return ModelSpec(MODEL_DIR / manifest["file"], manifest["sha256"], manifest["prompt"],
-                         tuple(manifest["labels"]), tuple(manifest["categories"]))
+                         tuple(manifest["labels"]), tuple(manifest["categories"]),
+                         bool(manifest.get("check_answers", True)))
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{manifest_path}: cannot read the shipped model's manifest: {exc}"
                          ) from exc

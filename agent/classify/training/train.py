@@ -429,6 +429,10 @@ def main(argv: list[str] | None = None) -> int:
                          "shape": asdict(shape), "templates": len(data),
                          "torch": torch.__version__, "sentencepiece": spm.__version__},
         "held_out_accuracy": round(held, 4), "export_check": check,
+        # The agent's word check of answers (agent/classify/_rules.py EVIDENCE) was measured for
+        # models of the default taxonomy trained on the generators alone; a user's CSV brings
+        # vocabulary the word lists do not know, so their model is taken as it answers.
+        "check_answers": not user_pairs,
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     (ns.out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")

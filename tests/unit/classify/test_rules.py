@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.classify import Classifier
-from agent.classify._rules import states_a_failure
+from agent.classify._rules import states_a_failure, supported_categories
 from agent.config import ClassifyConfig, Rule
 
 RULES_ONLY = ClassifyConfig(model=False)
@@ -109,3 +109,22 @@ def test_lines_stating_a_failure_are_recognised(line: bytes) -> None:
 def test_routine_lines_with_drastic_verbs_state_no_failure(line: bytes) -> None:
     """Deleting, launching or detecting things is routine: no failure word in the line."""
     assert not states_a_failure(line)
+
+
+@pytest.mark.parametrize(("line", "category"), [
+    (b"Accepted publickey for alice from 198.51.100.4 port 50022 ssh2", "login"),
+    (b"An account was successfully logged on. Logon Type: 10", "login"),
+    (b"user bob signed in via SSO", "login"),
+    (b"[UFW BLOCK] IN=eth0 SRC=203.0.113.9", "security_alert"),
+    (b"TLS handshake error from 10.0.0.7:5512: bad certificate", "security_alert")])
+def test_lines_about_a_category_support_a_model_answer_of_it(line: bytes, category: str) -> None:
+    """The words of authentication and security controls let the model's answer stand."""
+    assert category in supported_categories(line)
+
+
+@pytest.mark.parametrize("line", [
+    b"onStandStepChanged 3579", b"Received block blk_123 of size 67108864 from /10.0.0.1",
+    b"fresh line in new file", b"GET /index.html 200 512"])
+def test_lines_about_no_authentication_or_security_support_neither(line: bytes) -> None:
+    """Routine chatter holds none of the words: a model `login` or alert for it is a guess."""
+    assert not {"login", "failed_login", "security_alert", "error"} & supported_categories(line)
