@@ -128,3 +128,10 @@ def test_lines_about_a_category_support_a_model_answer_of_it(line: bytes, catego
 def test_lines_about_no_authentication_or_security_support_neither(line: bytes) -> None:
     """Routine chatter holds none of the words: a model `login` or alert for it is a guess."""
     assert not {"login", "failed_login", "security_alert", "error"} & supported_categories(line)
+
+
+def test_a_warn_log_level_is_not_a_failure_but_a_warning_in_words_is() -> None:
+    """WARN in capitals is the severity field (judge the event); "warning" in the text counts."""
+    assert not states_a_failure(b"2026-01-02 10:00:00,001 - WARN  [main:Server@12] - "
+                                b"retrying connection to 10.0.0.3 (1/3)")
+    assert states_a_failure(b"node-12 temperature warning")
