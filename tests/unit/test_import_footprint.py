@@ -35,9 +35,9 @@ def test_the_agent_process_does_not_import_what_only_other_commands_use(unused: 
 
 def test_the_model_worker_imports_neither_grpc_nor_protobuf_nor_asyncio() -> None:
     """The worker runs the model and reads a pipe: none of the agent's network, signing or
-    event-loop libraries."""
+    event-loop libraries, nor dataclasses (inspect, ast: ~1 MiB)."""
     modules = imported_after("import agent.classify._worker, agent.classify._llm")
     assert not top(modules) & {"grpc", "google", "nacl", "asyncio", "click", "zstandard",
-                               "watchfiles", "prometheus_client"}
+                               "watchfiles", "prometheus_client", "dataclasses", "inspect"}
     assert not {m for m in modules if m.startswith("agent.") and not m.startswith(
         ("agent.classify", "agent.errors"))}
