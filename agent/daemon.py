@@ -58,9 +58,12 @@ log = logging.getLogger("sealtail.daemon")
 
 # Bound of each inter-stage queue, in batches. A batch holds at most tail.read_chunk_bytes of
 # lines (one read of one file), so the two queues hold at most 2 × 64 × read_chunk_bytes
-# (128 MiB at the defaults; far less with lines arriving as they are written). The sealer holds
-# one open segment (≤ seal.max_segment_bytes + one batch) and the shipper reads at most
-# ship.max_in_flight segments from the spool. Nothing else buffers lines: memory is bounded.
+# (32 MiB of line bytes at the defaults, about twice that as Python objects; far less with
+# lines arriving as they are written). The sealer holds one open segment (≤
+# seal.max_segment_bytes + one batch) and the shipper reads at most ship.max_in_flight
+# segments from the spool. Nothing else buffers lines: memory is bounded. Smaller reads and
+# segments mean fewer bytes in flight at once: at 10k lines/s, 256 KiB reads and 512 KiB
+# segments peaked ~7 MiB below 1 MiB of each (scripts/measure_agent.py).
 QUEUE_BATCHES = 64
 # READY=1 waits this long for the collector; after that the agent is ready as "spooling".
 READY_CONNECT_WAIT_SECS = 3.0
