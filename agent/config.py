@@ -47,7 +47,7 @@ class TailConfig:
         300.0, "close a rotated or deleted file after this long even if unread (counted)")
     read_from: str = _opt("beginning", "where files found at the very first start begin: "
                           "beginning or end (files appearing later: always beginning)")
-    read_chunk_bytes: int = _opt(1024 * 1024, "bytes read per file per turn")
+    read_chunk_bytes: int = _opt(256 * 1024, "bytes read per file per turn")
     max_open_files: int = _opt(1024, "files held open at once; more wait for a free slot")
     close_idle_secs: float = _opt(60.0, "close a file idle this long; reopened when it grows")
 
@@ -79,7 +79,7 @@ class ClassifyConfig:
 
 @dataclass(frozen=True, slots=True)
 class SealConfig:
-    max_segment_bytes: int = _opt(1024 * 1024, "close a segment at this many entry bytes")
+    max_segment_bytes: int = _opt(512 * 1024, "close a segment at this many entry bytes")
     max_segment_lines: int = _opt(10_000, "close a segment at the first batch end at or past "
                                           "this many lines (a batch, one read of one file of up "
                                           "to tail.read_chunk_bytes, is never split: a segment "

@@ -7,7 +7,10 @@ process it started (children running agent.classify._worker), reported separatel
 they are separate processes in the same container. Prints one summary; the Kubernetes
 requests/limits in config/kubernetes/ come from these figures (see the README there).
 
-Usage: python scripts/measure_agent.py [--rate 1000] [--secs 60]
+Usage: python scripts/measure_agent.py [--rate 1000] [--secs 60] [--http]
+
+--http serves the agent's /metrics, /healthz ... endpoint (ops.http_listen on loopback, port 0),
+as the Kubernetes sidecar does: prometheus_client is imported only then (~3 MiB).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=int, default=1000, help="lines per second")
     ap.add_argument("--secs", type=int, default=60)
+    ap.add_argument("--http", action="store_true", help="with ops.http_listen (127.0.0.1:0)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
@@ -90,7 +94,8 @@ def main() -> None:
         address = collector.stdout.readline().rsplit(" ", 1)[1].strip()
         agent = subprocess.Popen(
             [*SEALTAIL, "agent", "--collector", address, "--key", str(tmp / "k"), "--state",
-             str(tmp / "state"), "--name", "measure", str(tmp / "logs" / "*.log")],
+             str(tmp / "state"), "--name", "measure",
+             *(["--http-listen", "127.0.0.1:0"] if args.http else []), str(tmp / "logs" / "*.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
         try:
             time.sleep(3)

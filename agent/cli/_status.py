@@ -14,8 +14,6 @@ import os
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +51,11 @@ def _endpoint(state: Path | None, url: str | None) -> str | None:
 
 
 def _request(url: str, method: str = "GET") -> tuple[int, bytes]:
+    # Imported here: urllib.request pulls in http.client and email, which every process
+    # running this CLI (the agent too) would otherwise keep in memory.
+    import urllib.error
+    import urllib.request
+
     req = urllib.request.Request(url, method=method)
     try:
         with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_SECS) as r:

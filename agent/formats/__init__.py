@@ -55,6 +55,7 @@ from agent.formats._segment import (
     parse_header,
     segment_hash,
     sign_header,
+    split_segment,
     verify_header,
     verify_segment,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_header",
     "sign_note",
+    "split_segment",
     "verify_bundle",
     "verify_consistency",
     "verify_header",

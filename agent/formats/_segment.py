@@ -60,6 +60,61 @@ def segment_hash(header: bytes) -> bytes:
     return hashlib.sha256(header).digest()
 
 
+# Wire tags (field number << 3 | wire type 2, length-delimited) of Segment's fields 1..3.
+_TAG_HEADER, _TAG_SIGNATURE, _TAG_ENTRIES = 0x0A, 0x12, 0x1A
+
+
+def _length(data: bytes, pos: int) -> tuple[int, int]:
+    """A minimal varint length at `pos` and the position after it; ValueError otherwise."""
+    value = shift = 0
+    start = pos
+    while True:
+        byte = data[pos]  # IndexError past the end
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+    if byte == 0 and pos - start > 1:
+        raise ValueError("varint not minimal")
+    return value, pos
+
+
+def split_segment(payload: bytes) -> tuple[bytes, bytes, memoryview] | None:
+    """Header, signature and the entries of a serialized Segment, without parsing it.
+
+    The entries come as the exact bytes of a Segment holding only them (what `entries_zstd`
+    compresses), a view into `payload`: no copy of the lines is made. A shipper sends a
+    spooled segment this way in a fraction of the memory a parse and re-serialization take.
+
+    Returns None unless `payload` is in the layout `SerializeToString` writes: header, then
+    signature, then only entries, every length minimal and in bounds. Re-serializing the
+    parsed message gives these bytes exactly then; for anything else, parse it instead.
+    """
+    try:
+        header = signature = b""
+        pos, end = 0, len(payload)
+        if pos < end and payload[pos] == _TAG_HEADER:
+            n, pos = _length(payload, pos + 1)
+            header, pos = payload[pos:pos + n], pos + n
+        if pos < end and payload[pos] == _TAG_SIGNATURE:
+            n, pos = _length(payload, pos + 1)
+            signature, pos = payload[pos:pos + n], pos + n
+        start = pos
+        while pos < end:
+            if payload[pos] != _TAG_ENTRIES:
+                return None
+            n, pos = _length(payload, pos + 1)
+            pos += n
+        if pos != end:  # the last field runs past the end
+            return None
+    except (IndexError, ValueError):
+        return None
+    return header, signature, memoryview(payload)[start:]
+
+
 def key_id(public_key: bytes) -> str:
     """A short printable identity for an agent key (first 8 bytes of SHA-256, hex)."""
     return hashlib.sha256(public_key).hexdigest()[:16]

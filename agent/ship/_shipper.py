@@ -24,6 +24,7 @@ from agent.formats import (
     open_checkpoint,
     peek_checkpoint,
     segment_hash,
+    split_segment,
     verify_consistency,
     verify_inclusion,
 )
@@ -381,23 +382,35 @@ class Shipper:
                 if seq not in self._spool.pending_seqs():  # acknowledged meanwhile
                     window.release()
                     continue
-                payload = await self._spool.read(seq)
-                segment = pb.Segment.FromString(payload)
-                self._hashes[seq] = segment_hash(segment.header)
-                self._bytes_raw += len(payload)
-                if self._encoding == "zstd":
-                    entries = pb.Segment(entries=segment.entries).SerializeToString()
-                    segment = pb.Segment(header=segment.header, signature=segment.signature,
-                                         entries_zstd=self._zstd.compress(entries))
-                    self._bytes_sent += segment.ByteSize()
-                else:
-                    self._bytes_sent += len(payload)
+                segment = await self._wire_segment(seq)
                 in_flight.append(seq)
                 sent_at[seq] = asyncio.get_running_loop().time()
                 self._sent += 1
                 self._connected = True
                 yield segment
                 next_seq = seq + 1
+
+    async def _wire_segment(self, seq: int) -> pb.Segment:
+        """Spooled segment `seq` as sent. A helper of its own so the spool bytes are freed
+        before the segment waits in gRPC's queue: only the message sent stays alive."""
+        payload = await self._spool.read(seq)
+        self._bytes_raw += len(payload)
+        # zstd: compress the entries straight from the spool bytes (their exact wire form);
+        # parsing and re-serializing them held three more copies of the segment at once.
+        parts = split_segment(payload) if self._encoding == "zstd" else None
+        if parts is not None:
+            header, signature, entries = parts
+            segment = pb.Segment(header=header, signature=signature,
+                                 entries_zstd=self._zstd.compress(entries))
+        else:
+            segment = pb.Segment.FromString(payload)
+            if self._encoding == "zstd":  # not in SerializeToString's layout: re-serialize
+                plain = pb.Segment(entries=segment.entries).SerializeToString()
+                segment = pb.Segment(header=segment.header, signature=segment.signature,
+                                     entries_zstd=self._zstd.compress(plain))
+        self._hashes[seq] = segment_hash(segment.header)
+        self._bytes_sent += segment.ByteSize() if self._encoding == "zstd" else len(payload)
+        return segment
 
     async def _handle_ack(self, ack: pb.Ack, window: asyncio.Semaphore,
                           in_flight: list[int]) -> None:

@@ -36,7 +36,7 @@ import random
 import struct
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,8 +92,9 @@ def is_disk_full(exc: OSError) -> bool:
     return exc.errno in _DISK_FULL
 
 
-def frame(payload: bytes) -> bytes:
-    return MAGIC + _FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+def frame_head(payload: bytes) -> bytes:
+    """The bytes before `payload` in its spool file (written apart: no copy of the payload)."""
+    return MAGIC + _FRAME.pack(len(payload), zlib.crc32(payload))
 
 
 def unframe(data: bytes, *, where: str) -> bytes:
@@ -102,7 +103,21 @@ def unframe(data: bytes, *, where: str) -> bytes:
     if len(data) < head or not data.startswith(MAGIC):
         raise SpoolError(f"{where}: not a sealtail segment file (bad magic or too short)")
     length, crc = _FRAME.unpack_from(data, len(MAGIC))
-    payload = data[head:]
+    return _check_payload(data[head:], length, crc, where=where)
+
+
+def read_framed(path: Path) -> bytes:
+    """`unframe(path.read_bytes())`, reading the payload into its own bytes (no copy)."""
+    head = len(MAGIC) + _FRAME.size
+    with path.open("rb") as f:
+        start = f.read(head)
+        if len(start) < head or not start.startswith(MAGIC):
+            raise SpoolError(f"{path}: not a sealtail segment file (bad magic or too short)")
+        length, crc = _FRAME.unpack_from(start, len(MAGIC))
+        return _check_payload(f.read(), length, crc, where=str(path))
+
+
+def _check_payload(payload: bytes, length: int, crc: int, *, where: str) -> bytes:
     if len(payload) != length:
         raise SpoolError(f"{where}: torn write: {len(payload)} of {length} payload bytes")
     if zlib.crc32(payload) != crc:
@@ -118,9 +133,11 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes | Sequence[bytes]) -> None:
     """temp file → fsync → rename → fsync directory: a crash leaves the old or the new file.
 
+    `data` is the content, or its parts in order (written one after another, never joined:
+    a segment is not copied to put its frame in front).
     When a write fails (a full disk) the temp file is removed, so a failed attempt does not
     keep the space it took.
     """
@@ -128,9 +145,10 @@ def atomic_write(path: Path, data: bytes) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for part in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -419,20 +437,22 @@ class Spool:
         """
         payload = pb.Segment(header=seg.header, signature=seg.signature,
                              entries=seg.entries).SerializeToString()
-        data = frame(payload)
+        data = (frame_head(payload), payload)
+        size = len(data[0]) + len(payload)
         path = self._segment_path(seg.seq)
-        await self.wait_for_room(len(data))
+        await self.wait_for_room(size)
         await self._write_retrying(path, data, what=f"segment seq={seg.seq}")
         next_head = ChainHead(seg.seq + 1, seg.segment_hash, seg.lines_before + len(seg.entries))
-        self._pending[seg.seq] = _Pending(seg.seq, path, len(data), next_head, seg.cursors,
+        self._pending[seg.seq] = _Pending(seg.seq, path, size, next_head, seg.cursors,
                                           time.time())
-        self._bytes += len(data)
+        self._bytes += size
         self.head = next_head
         self._appended += 1
         async with self._new_segment:
             self._new_segment.notify_all()
 
-    async def _write_retrying(self, path: Path, data: bytes, *, what: str) -> None:
+    async def _write_retrying(self, path: Path, data: bytes | Sequence[bytes], *,
+                              what: str) -> None:
         delay, cap = _DISK_FULL_RETRY_SECS
         while True:
             try:
@@ -496,11 +516,10 @@ class Spool:
         """The Segment message bytes of a pending segment."""
         pending = self._pending[seq]
         try:
-            raw = await asyncio.to_thread(pending.path.read_bytes)
+            return await asyncio.to_thread(read_framed, pending.path)
         except OSError as exc:
             raise SpoolError(f"{pending.path}: cannot read segment seq={seq}: "
                              f"{exc.strerror}") from exc
-        return unframe(raw, where=str(pending.path))
 
     async def ack(self, seq: int, anchor: bytes | None = None) -> None:
         """The collector holds every segment through `seq`: record that, then delete them.

@@ -17,10 +17,14 @@ from tests.unit.ship.test_refusals import FAST, serving
 from tests.unit.spool.test_spool import PUB, append_chain
 
 
-@pytest.mark.parametrize("compression", ["zstd", "none"])
+@pytest.mark.parametrize("compression", ["zstd", "zstd-parsed", "none"])
 async def test_segments_travel_compressed_when_both_sides_agree_and_store_identically(
-        tmp_path: Path, compression: str) -> None:
-    """With zstd the bytes sent shrink; either way the stored entries are the spooled ones."""
+        tmp_path: Path, compression: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With zstd the bytes sent shrink; either way the stored entries are the spooled ones.
+    zstd-parsed: the fallback for a spool payload split_segment declines (parse, re-encode)."""
+    if compression == "zstd-parsed":
+        monkeypatch.setattr("agent.ship._shipper.split_segment", lambda payload: None)
+        compression = "zstd"
     async with serving(tmp_path, frozenset({PUB})) as (address, store):
         spool = Spool.open(tmp_path / "state", PUB)
         segs = await append_chain(spool, 3)

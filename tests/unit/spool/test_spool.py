@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import nacl.signing
 import pytest
 
+from agent.errors import SpoolError
 from agent.formats import build_header, encode_entry, segment_hash, sign_header
 from agent.records import ChainHead, Cursor, FileIdentity, Label, RawLine, SealedSegment
 from agent.spool import Spool, read_spool_segments
@@ -198,3 +200,22 @@ async def test_segments_without_a_head_file_continue_the_chain_and_are_not_quara
     assert again.pending_seqs() == [3, 4]
     assert again.head.next_seq == 5 and again.head.prev_hash == segs[-1].segment_hash
     assert not list((tmp_path / "quarantine").iterdir())
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda data: data[:-3], "torn write"),
+    (lambda data: data[:-1] + bytes([data[-1] ^ 1]), "checksum mismatch"),
+    (lambda data: data + b"x", "torn write"),
+    (lambda data: data[:5], "bad magic or too short"),
+])
+async def test_reading_a_segment_damaged_after_append_raises_spool_error_naming_it(
+        tmp_path: Path, damage: Any, reason: str) -> None:
+    """`read` (the shipper's path, payload read without a copy) checks length and CRC as the
+    start-up load does: a damaged file is named, never shipped."""
+    spool = Spool.open(tmp_path, PUB)
+    await append_chain(spool, 1)
+    (path,) = (tmp_path / "spool").glob("*.seg")
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(SpoolError, match=reason) as info:
+        await spool.read(0)
+    assert str(path) in str(info.value)
