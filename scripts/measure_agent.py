@@ -4,8 +4,10 @@ Starts a collector and an agent (separate processes, loopback only), writes RATE
 ~120-byte sshd/app-like lines for SECS seconds, then samples the agent's /proc/PID: resident
 set size (VmRSS, peak VmHWM) and CPU time (utime+stime), and the peak RSS of each model worker
 process it started (children running agent.classify._worker), reported separately and summed:
-they are separate processes in the same container. Prints one summary; the Kubernetes
-requests/limits in config/kubernetes/ come from these figures (see the README there).
+they are separate processes in the same container. The RSS sum counts pages both processes
+map (libpython, libc) twice; the sampled peak of their PSS sum (/proc/PID/smaps_rollup, once
+a second) counts them once, as the container's memory cgroup does. Prints one summary; the
+Kubernetes requests/limits in config/kubernetes/ come from these figures (see the README there).
 
 Usage: python scripts/measure_agent.py [--rate 1000] [--secs 60] [--http]
 
@@ -41,6 +43,14 @@ def mem_kib(pid: int) -> tuple[int, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values["VmRSS"], values["VmHWM"]
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages divided among the processes mapping them."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
 
 
 def model_workers(pid: int) -> list[int]:
@@ -102,6 +112,7 @@ def main() -> None:
             idle_rss, _ = mem_kib(agent.pid)
             cpu0, t0 = cpu_secs(agent.pid), time.monotonic()
             samples = []
+            pss_peak = 0
             i = 0
             with log.open("a") as f:
                 for second in range(args.secs):
@@ -110,6 +121,10 @@ def main() -> None:
                     i += args.rate
                     time.sleep(max(0.0, t0 + second + 1 - time.monotonic()))
                     samples.append(mem_kib(agent.pid)[0])
+                    # agent + workers, shared pages (libpython, libc...) counted once, as the
+                    # container's memory cgroup charges them; sampled once a second
+                    pss_peak = max(pss_peak, pss_kib(agent.pid) + sum(
+                        pss_kib(w) for w in model_workers(agent.pid)))
             time.sleep(2)
             cpu = cpu_secs(agent.pid) - cpu0
             wall = time.monotonic() - t0
@@ -131,7 +146,8 @@ def main() -> None:
     print(f"model workers: {len(workers)}, peak RSS "
           f"{', '.join(f'{k / 1024:.1f}' for k in workers.values()) or '-'} MiB; "
           f"agent peak {hwm / 1024:.1f} MiB + workers {worker_peak / 1024:.1f} MiB = "
-          f"{(hwm + worker_peak) / 1024:.1f} MiB for the container")
+          f"{(hwm + worker_peak) / 1024:.1f} MiB for the container (RSS sum: shared pages "
+          f"counted in each process); sampled peak PSS sum {pss_peak / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":
