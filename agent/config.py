@@ -308,6 +308,10 @@ class CollectorSection:
                                   "RESOURCE_EXHAUSTED and back off")
     max_inflight_bytes: int = _opt(256 * 1024 * 1024, "bytes of received segments being "
                                    "verified and stored at once; more: RESOURCE_EXHAUSTED")
+    summary_max_auth_keys: int = _opt(
+        1000, "users and addresses with a success whose failure runs one summary follows "
+              "(the most failed first), and successful logins it keeps: bounds a summary's "
+              "memory under a brute force; totals stay exact, what is left out is in its notes")
     origin: str = _opt("", "checkpoint origin and key name of the collector-wide log (default "
                            "sealtail/<collector key id>); fixed at the first start")
     checkpoint_interval_secs: float = _opt(60.0, "sign a checkpoint this often while the log "
@@ -331,7 +335,7 @@ class CollectorConfig:
             if not getattr(self.collector, key):
                 raise ConfigError("is required", file=file, key=f"collector.{key}")
         _check_address(self.collector.listen, file, "collector.listen")
-        for key in ("max_streams", "max_inflight_bytes"):
+        for key in ("max_streams", "max_inflight_bytes", "summary_max_auth_keys"):
             if getattr(self.collector, key) <= 0:
                 raise ConfigError(f"must be > 0, got {getattr(self.collector, key)}",
                                   file=file, key=f"collector.{key}")

@@ -431,7 +431,8 @@ async def _serve_collector(config: CollectorConfig, store: SQLiteStore, data_dir
     server, port, ingest = await build_server(
         cfg.listen, store, authorized, max_message_bytes=cfg.max_message_bytes,
         checkpoints=checkpoints, query_token=query_token, max_streams=cfg.max_streams,
-        max_inflight_bytes=cfg.max_inflight_bytes, credentials=credentials)
+        max_inflight_bytes=cfg.max_inflight_bytes,
+        summary_max_auth_keys=cfg.summary_max_auth_keys, credentials=credentials)
     host = cfg.listen.rpartition(":")[0]
     # Tests and scripts read this line to learn the port when listening on port 0.
     print(f"sealtail collector listening on {host}:{port}", flush=True)

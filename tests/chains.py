@@ -117,3 +117,35 @@ class LabeledChain:
         self.lines_total += len(lines)
         self.segments.append(seg)
         return seg
+
+
+@dataclass
+class PrelabeledChain:
+    """One agent's chain of lines carrying the labels the test gives (no classifier): for
+    stores of hundreds of thousands of lines, still signed, verified and stored through
+    `SQLiteStore.append` like any agent's. `seal([(time_ns, line, label), ...])`."""
+
+    key: nacl.signing.SigningKey
+    name: str = "host-a"
+    source: str = "/var/log/auth.log"
+    seq: int = 0
+    prev: bytes = ZERO_HASH
+    lines_total: int = 0
+    offset: int = 0
+
+    def seal(self, lines: list[tuple[int, bytes, Label]]) -> pb.Segment:
+        entries = []
+        for t, data, label in lines:
+            entries.append(encode_entry(RawLine(data, self.offset, t), 0, label))
+            self.offset += len(data) + 1
+        times = [t for t, _, _ in lines] or [0]
+        header = build_header(
+            agent_name=self.name, agent_key=bytes(self.key.verify_key), boot_id=b"p" * 16,
+            seq=self.seq, prev_hash=self.prev, entries=entries, t_first_ns=min(times),
+            t_last_ns=max(times), sources=[Cursor(self.source, IDENT, self.offset)],
+            lines_before=self.lines_total)
+        seg = pb.Segment(header=header, signature=sign_header(self.key, header), entries=entries)
+        self.seq += 1
+        self.prev = segment_hash(header)
+        self.lines_total += len(lines)
+        return seg

@@ -17,7 +17,11 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from agent._pb import sealtail_pb2 as pb
 from agent._pb import sealtail_pb2_grpc as pb_grpc
 from agent.collector._checkpoints import Checkpointer
-from agent.collector._summary import SummaryArgumentError, build_summary
+from agent.collector._summary import (
+    DEFAULT_MAX_AUTH_KEYS,
+    SummaryArgumentError,
+    build_summary,
+)
 from agent.config import agent_name_problem
 from agent.errors import ErrorCode, SealtailError, StoreError, VerificationError
 from agent.formats import inclusion_proof, key_id, leaf_hashes, parse_header, verify_segment
@@ -230,8 +234,10 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
     """Read-only access to the store. Nothing here can change stored data."""
 
-    def __init__(self, store: SQLiteStore, checkpoints: Checkpointer) -> None:
+    def __init__(self, store: SQLiteStore, checkpoints: Checkpointer, *,
+                 summary_max_auth_keys: int = DEFAULT_MAX_AUTH_KEYS) -> None:
         self._store = store
+        self._summary_max_auth_keys = summary_max_auth_keys
         self._checkpoints = checkpoints
 
     async def Search(self, request: pb.SearchRequest,
@@ -344,7 +350,8 @@ class QueryService(pb_grpc.QueryServicer):  # type: ignore[misc]
     async def Summary(self, request: pb.SummaryRequest,
                       context: Context) -> pb.SummaryResponse:
         try:
-            return await asyncio.to_thread(build_summary, self._store, request)
+            return await asyncio.to_thread(build_summary, self._store, request,
+                                           max_auth_keys=self._summary_max_auth_keys)
         except SummaryArgumentError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except StoreError as exc:
@@ -451,6 +458,7 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
                        max_message_bytes: int, checkpoints: Checkpointer,
                        query_token: str | None = None, max_streams: int = 1024,
                        max_inflight_bytes: int = 256 * 1024 * 1024,
+                       summary_max_auth_keys: int = DEFAULT_MAX_AUTH_KEYS,
                        credentials: grpc.ServerCredentials | None = None,
                        ) -> tuple[grpc.aio.Server, int, IngestService]:
     """Create and start the collector's gRPC server; returns (server, bound port, ingest).
@@ -479,7 +487,8 @@ async def build_server(listen: str, store: SQLiteStore, authorized: frozenset[by
                            max_inflight_bytes=max_inflight_bytes,
                            max_inflated_bytes=max_message_bytes)
     pb_grpc.add_IngestServicer_to_server(ingest, server)
-    pb_grpc.add_QueryServicer_to_server(QueryService(store, checkpoints), server)
+    pb_grpc.add_QueryServicer_to_server(
+        QueryService(store, checkpoints, summary_max_auth_keys=summary_max_auth_keys), server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:

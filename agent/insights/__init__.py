@@ -8,6 +8,7 @@ See `_model.py` for the data passed in and out, `_detect.py` for each detector's
 """
 
 from agent.errors import SummaryFormatError
+from agent.insights._auth import AuthReducer, KeyRanking, auth_window, rank_keys
 from agent.insights._extract import AUTH_CATEGORIES, Attempt, auth_attempt, parse_attempt
 from agent.insights._html import render_html
 from agent.insights._json import FORMAT as SUMMARY_FORMAT
@@ -18,9 +19,12 @@ from agent.insights._model import (
     AuditGroup,
     AuditLine,
     AuthEvent,
+    AuthWindow,
     CountedKey,
+    FailureTally,
     LineRef,
     Series,
+    SuccessAfter,
     Summary,
     TemplateStats,
     UserHistory,
@@ -40,19 +44,26 @@ __all__ = [
     "AuditGroup",
     "AuditLine",
     "AuthEvent",
+    "AuthReducer",
+    "AuthWindow",
     "CountedKey",
+    "FailureTally",
     "InsightSettings",
+    "KeyRanking",
     "LineRef",
     "Series",
+    "SuccessAfter",
     "Summary",
     "SummaryFormatError",
     "TemplateStats",
     "UserHistory",
     "WindowData",
     "auth_attempt",
+    "auth_window",
     "deterministic_narrative",
     "escape_terminal",
     "parse_attempt",
+    "rank_keys",
     "render_html",
     "render_text",
     "summarize",

@@ -103,23 +103,31 @@ def audit_groups(data: WindowData, settings: InsightSettings) -> list[AuditGroup
     return groups
 
 
-def _events(data: WindowData) -> list[AuthEvent]:
-    return sorted(data.auth_events, key=lambda e: e.time_ns)  # stable: ties keep given order
+def _successes(data: WindowData) -> list[AuthEvent]:
+    return [s.event for s in data.auth.successes]
 
 
 def failed_logins(data: WindowData, settings: InsightSettings, by: str) -> list[CountedKey]:
     """Failed authentication attempts per user (`by="user"`) or address (`by="address"`),
-    most first; events without that field are not counted."""
+    most first; events without that field are not counted. Counts are exact; the keys are
+    the top `settings.top_keys` (the collector itemises no more, see `failed_login_notes`)."""
     if by not in ("user", "address"):
         raise ValueError(f"by: expected 'user' or 'address', got {by!r}")
-    refs: dict[str, list[LineRef]] = defaultdict(list)
-    for e in _events(data):
-        key = e.user if by == "user" else e.address
-        if e.outcome == "failure" and key:
-            refs[key].append(e.ref)
-    ranked = sorted(refs.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    return [CountedKey(key=k, count=len(v), refs=tuple(v[: settings.max_refs]))
-            for k, v in ranked[: settings.top_keys]]
+    tally = data.auth.by_user if by == "user" else data.auth.by_address
+    return [CountedKey(key=k.key, count=k.count, refs=k.refs[: settings.max_refs])
+            for k in tally.top[: settings.top_keys]]
+
+
+def failed_login_notes(data: WindowData, settings: InsightSettings) -> list[str]:
+    """How many users/addresses with failures the failed-login tables leave out."""
+    notes = []
+    for word, tally in (("users", data.auth.by_user), ("addresses", data.auth.by_address)):
+        listed = min(len(tally.top), settings.top_keys)
+        if tally.keys > listed:
+            notes.append(f"failed logins: {tally.keys - listed:,} more {word} not listed "
+                         f"({tally.keys:,} {word} with {tally.failures:,} failures in all, "
+                         f"top {listed} shown)")
+    return notes
 
 
 # --- authentication anomalies ---------------------------------------------------------------
@@ -146,38 +154,49 @@ def brute_force_successes(data: WindowData, settings: InsightSettings) -> Findin
     owner logging in from home is not the guesser succeeding. Such successes are counted in
     a note.
     """
-    runs: dict[tuple[str, str], list[LineRef]] = defaultdict(list)
     found = []
     owners = 0
-    for e in _events(data):
-        keys = [k for k in (("user", e.user), ("address", e.address)) if k[1]]
-        if e.outcome == "failure":
-            for k in keys:
-                runs[k].append(e.ref)
-            continue
-        hits = [(k, runs[k]) for k in keys if len(runs[k]) >= settings.brute_force_failures]
+    for s in data.auth.successes:
+        e = s.event
+        runs = [(("user", e.user), s.user_failures, s.user_refs),
+                (("address", e.address), s.address_failures, s.address_refs)]
+        hits = [(k, n, refs) for k, n, refs in runs
+                if k[1] and n is not None and n >= settings.brute_force_failures]
         history = data.user_history.get(e.user)
-        if hits and [k for k, _ in hits] == [("user", e.user)] and history and \
+        if hits and [k for k, _, _ in hits] == [("user", e.user)] and history and \
                 e.address in history.known_addresses:
             owners += 1
             hits = []
         if hits:
-            longest = max(hits, key=lambda h: len(h[1]))[1]
-            parts = [f"{len(r)} failures for {kind} {name}" for (kind, name), r in hits]
+            _, longest, longest_refs = max(hits, key=lambda h: h[1])
+            parts = [f"{n} failures for {kind} {name}" for (kind, name), n, _ in hits]
             who = e.user or "?"
             subject = f"{who} from {e.address}" if e.address else who
             found.append(Anomaly(
-                kind="brute_force_success", subject=subject, score=float(len(longest)),
+                kind="brute_force_success", subject=subject, score=float(longest),
                 detail=f"login succeeded for {who}"
                        + (f" from {e.address}" if e.address else "")
                        + f" at {fmt_time(e.time_ns)} after " + " and ".join(parts),
                 time_ns=e.time_ns,
-                refs=(e.ref, *_keep_ends(longest, settings.max_refs - 1))))
-        for k in keys:
-            runs[k] = []
+                refs=(e.ref, *_keep_ends(longest_refs, settings.max_refs - 1))))
     notes = ([f"{owners} success(es) of accounts under attack from elsewhere not flagged: "
               "they came from the user's known addresses"] if owners else [])
+    if data.auth.untracked_keys:
+        notes.append(f"brute-force successes not judged for {data.auth.untracked_keys:,} "
+                     "user(s)/address(es) with a success in the window: more than the "
+                     "collector follows (summary_max_auth_keys; those with the most failures "
+                     "were followed)")
     return found, notes
+
+
+def success_notes(data: WindowData, settings: InsightSettings) -> list[str]:
+    """Successful logins the collector did not hand over (over its cap)."""
+    left = data.auth.successes_total - len(data.auth.successes)
+    if left <= 0:
+        return []
+    return [f"{left:,} of {data.auth.successes_total:,} successful logins not judged for "
+            "first address and usual hours: more than the collector keeps "
+            "(summary_max_auth_keys); those after the longest failure runs were kept"]
 
 
 def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Findings:
@@ -192,8 +211,8 @@ def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Fi
                     "the window"]
     seen: set[tuple[str, str]] = set()
     found = []
-    for e in _events(data):
-        if e.outcome != "success" or not e.user or not e.address:
+    for e in _successes(data):
+        if not e.user or not e.address:
             continue
         if (e.user, e.address) in seen:
             continue
@@ -202,7 +221,10 @@ def first_logins_from_address(data: WindowData, settings: InsightSettings) -> Fi
         past = sum(history.logins_by_hour) if history else 0
         if history and e.address in history.known_addresses:
             continue
-        n_known = len(history.known_addresses) if history else 0
+        n_known = 0
+        if history:
+            n_known = (len(history.known_addresses) if history.addresses_total is None
+                       else history.addresses_total)
         known = (f"{n_known} known address{'' if n_known == 1 else 'es'}, {past} past logins"
                  if history else "first login seen for this user")
         found.append(Anomaly(
@@ -226,8 +248,8 @@ def unusual_hour_logins(data: WindowData, settings: InsightSettings) -> Findings
     found: dict[tuple[str, int], Anomaly] = {}
     refs: dict[tuple[str, int], list[LineRef]] = defaultdict(list)
     too_short = set()
-    for e in _events(data):
-        if e.outcome != "success" or not e.user:
+    for e in _successes(data):
+        if not e.user:
             continue
         history = data.user_history.get(e.user)
         hours = history.logins_by_hour if history and len(history.logins_by_hour) == 24 else ()
@@ -447,8 +469,7 @@ def _rate_anomalies_at(data: WindowData, settings: InsightSettings) -> Findings:
         out = [ln.ref for ln in data.audit_lines if b <= ln.time_ns < end
                and (ln.template_id == template_id if template_id else ln.category == category)]
         if not out and template_id is None and category in AUTH_OUTCOME:
-            out = [e.ref for e in data.auth_events if b <= e.time_ns < end
-                   and e.outcome == AUTH_OUTCOME[category]]
+            out = list(data.auth.bucket_refs.get((AUTH_OUTCOME[category], b), ()))
         return list(_keep_ends(out, settings.max_refs))
 
     def judge(name: str, series: Series, since: int,
@@ -540,8 +561,16 @@ def _coarser(data: WindowData, step: int) -> WindowData:
             k = b - b % step
             out[k] = out.get(k, 0) + n
         return out
+    # A coarse bucket's first and last lines are among its fine buckets' first and last.
+    joined: dict[tuple[str, int], list[LineRef]] = defaultdict(list)
+    for (outcome, b), refs in sorted(data.auth.bucket_refs.items(), key=lambda kv: kv[0][1]):
+        joined[(outcome, b - b % step)].extend(refs)
+    n = data.auth.max_refs
+    bucket_refs = {k: tuple(v) if len(v) <= 2 * n else (*v[:n], *v[-n:])
+                   for k, v in joined.items()}
     return dataclasses.replace(
         data, bucket_ns=step,
+        auth=dataclasses.replace(data.auth, bucket_refs=bucket_refs),
         category_series={c: re(sr) for c, sr in data.category_series.items()},
         templates=[dataclasses.replace(t, series=re(t.series)) for t in data.templates])
 

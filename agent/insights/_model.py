@@ -68,11 +68,65 @@ class AuthEvent:
 
 @dataclass(frozen=True, slots=True)
 class UserHistory:
-    """What was known about a user's successful logins before the window."""
+    """What was known about a user's successful logins before the window.
+
+    The collector puts in `known_addresses` only the past addresses that the window's logins
+    of the user came from (all the detectors ask about), and the number of all of them in
+    `addresses_total`; None there means `known_addresses` is all of them.
+    """
 
     user: str
     logins_by_hour: tuple[int, ...]     # 24 counts, UTC hour of day
     known_addresses: frozenset[str]
+    addresses_total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CountedKey:
+    """A user or address with its failure count and some of the lines behind it."""
+
+    key: str
+    count: int
+    refs: tuple[LineRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FailureTally:
+    """Failed attempts of the window per user (or per source address): exact totals, and the
+    keys with the most failures itemised."""
+
+    top: tuple[CountedKey, ...] = ()  # most failures first, then by key; capped (see keys)
+    keys: int = 0                     # distinct users (addresses) with a failure, all of them
+    failures: int = 0                 # failures naming a user (an address), all of them
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessAfter:
+    """A successful attempt and the failures before it in the window, for its user and for
+    its address, since that key's previous success. A count is None when that key's
+    failures were not followed (more keys with a success than the collector follows)."""
+
+    event: AuthEvent
+    user_failures: int | None = 0
+    address_failures: int | None = 0
+    user_refs: tuple[LineRef, ...] = ()      # first and last lines of the user's run
+    address_refs: tuple[LineRef, ...] = ()   # first and last lines of the address's run
+
+
+@dataclass(frozen=True, slots=True)
+class AuthWindow:
+    """The window's authentication attempts, reduced to what the detectors need. Its size
+    is bounded by caps, not by the number of attempts (a brute force of millions of lines
+    must not be held in memory); totals are exact, and what was capped is counted."""
+
+    by_user: FailureTally = FailureTally()
+    by_address: FailureTally = FailureTally()
+    successes: tuple[SuccessAfter, ...] = ()  # time order; capped (see successes_total)
+    successes_total: int = 0
+    untracked_keys: int = 0   # users/addresses with a success whose failures were not followed
+    # (outcome, bucket start) -> the first and last lines of that outcome in the bucket
+    bucket_refs: dict[tuple[str, int], tuple[LineRef, ...]] = field(default_factory=dict)
+    max_refs: int = 10        # lines kept at each end of a run or bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +158,7 @@ class WindowData:
     templates: list[TemplateStats]              # templates with lines in baseline or window
     audit_lines: list[AuditLine]                # capped; see audit_lines_total
     audit_lines_total: dict[str, int]           # category -> count in the window
-    auth_events: list[AuthEvent]                # in the window, time order
+    auth: AuthWindow                            # the window's attempts, reduced (bounded)
     user_history: dict[str, UserHistory]        # user -> history before the window
     agents: list[AgentActivity]
     now_ns: int = 0                             # when the data was read
@@ -140,15 +194,6 @@ class AuditGroup:
     count: int
     refs: tuple[LineRef, ...]  # first lines (capped)
     lines: tuple[AuditLine, ...] = ()  # the first lines themselves, for display (capped)
-
-
-@dataclass(frozen=True, slots=True)
-class CountedKey:
-    """A user or address with its failure count and some of the lines behind it."""
-
-    key: str
-    count: int
-    refs: tuple[LineRef, ...]
 
 
 @dataclass(frozen=True, slots=True)

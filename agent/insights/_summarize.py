@@ -70,6 +70,7 @@ def summarize(data: WindowData, *, settings: InsightSettings | None = None) -> S
         found, why = detector(data, s)
         anomalies += found
         notes += why
+    notes += d.success_notes(data, s) + d.failed_login_notes(data, s)
     anomalies = _rank(anomalies)
     if len(anomalies) > s.max_anomalies:
         notes.append(f"{len(anomalies) - s.max_anomalies} more anomalies not listed "

@@ -608,13 +608,20 @@ class SQLiteStore:
 
     def window_data(self, *, window_start_ns: int, window_end_ns: int, baseline_start_ns: int,
                     bucket_ns: int, agent: str | None = None, audit_cap: int = 200,
-                    now_ns: int | None = None) -> WindowData:
+                    now_ns: int | None = None, auth_top_keys: int = 10,
+                    auth_max_keys: int = 1000, auth_max_refs: int = 10) -> WindowData:
         """What the insights detectors need for one window, read from the aggregates.
 
         The window start moves back to a multiple of `bucket_ns` (a multiple of a minute), its
         end forward to a whole minute; series cover baseline and window. `agent`: only that
         agent's lines and segments. Audit lines are capped at `audit_cap` per category
         (`audit_lines_total` has the full counts).
+
+        Authentication attempts are never all held (`WindowData.auth`, an `AuthWindow`):
+        failure counts per user and address are exact, `auth_top_keys` of each are itemised
+        with `auth_max_refs` lines; the failure runs of at most `auth_max_keys` users and
+        addresses with a success are followed (the most failed first) and at most that many
+        successes kept; what is left out is counted. Memory does not grow with the attempts.
 
         Raises:
             ValueError: a bucket that is not a positive multiple of a minute, or
@@ -630,7 +637,9 @@ class SQLiteStore:
                     window_start_ns=window_start_ns, window_end_ns=window_end_ns,
                     baseline_start_ns=baseline_start_ns, bucket_ns=bucket_ns,
                     audit_cap=audit_cap,
-                    now_ns=time.time_ns() if now_ns is None else now_ns)
+                    now_ns=time.time_ns() if now_ns is None else now_ns,
+                    auth_top_keys=auth_top_keys, auth_max_keys=auth_max_keys,
+                    auth_max_refs=auth_max_refs)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot read the window's aggregates: {exc}") from exc
 

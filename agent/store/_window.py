@@ -9,6 +9,7 @@ resolution), so every count, list and series covers exactly the same lines.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 import statistics
 from collections import Counter, defaultdict
@@ -19,11 +20,14 @@ from agent.insights import (
     AgentActivity,
     AuditLine,
     AuthEvent,
+    AuthReducer,
+    AuthWindow,
     LineRef,
     Series,
     TemplateStats,
     UserHistory,
     WindowData,
+    rank_keys,
 )
 from agent.store._aggregates import BUCKET_NS
 
@@ -79,7 +83,8 @@ class WindowReader:
                 for s, i in pairs}
 
     def read(self, *, window_start_ns: int, window_end_ns: int, baseline_start_ns: int,
-             bucket_ns: int, audit_cap: int, now_ns: int) -> WindowData:
+             bucket_ns: int, audit_cap: int, now_ns: int, auth_top_keys: int = 10,
+             auth_max_keys: int = 1000, auth_max_refs: int = 10) -> WindowData:
         if bucket_ns <= 0 or bucket_ns % BUCKET_NS:
             raise ValueError(f"bucket_ns: must be a positive multiple of {BUCKET_NS} "
                              f"(the aggregates' minute), got {bucket_ns}")
@@ -138,15 +143,15 @@ class WindowReader:
                 series=dict(template_series[tid]), examples=tuple(examples.get(tid, ()))))
 
         audit_lines, audit_total = self._audit(start, end, audit_cap)
-        events = self._events(start, end)
-        users = sorted({e.user for e in events if e.outcome == "success" and e.user})
+        auth = self._auth(start, end, bucket_ns, top_keys=auth_top_keys,
+                          max_keys=auth_max_keys, max_refs=auth_max_refs)
         return WindowData(
             window_start_ns=start, window_end_ns=end, baseline_start_ns=base,
             bucket_ns=bucket_ns, agent_filter=self._agent,
             category_series={c: dict(s) for c, s in category_series.items()},
             category_counts_by_agent={a: dict(c) for a, c in by_agent.items()},
             templates=templates, audit_lines=audit_lines, audit_lines_total=audit_total,
-            auth_events=events, user_history=self._history(users, start),
+            auth=auth, user_history=self._history(auth, start),
             agents=self._activity(base, start, end), now_ns=now_ns)
 
     def _audit(self, start: int, end: int, cap: int) -> tuple[list[AuditLine], dict[str, int]]:
@@ -184,28 +189,55 @@ class WindowReader:
         lines.sort(key=lambda x: (x.time_ns, x.ref.agent, x.ref.seq, x.ref.index))
         return lines, totals
 
-    def _events(self, start: int, end: int) -> list[AuthEvent]:
-        rows = self._conn.execute(
-            "SELECT segment_id, idx, time_ns, outcome, user, address FROM agg_auth"
-            f" WHERE time_ns >= ? AND time_ns < ?{self._agent_sql('agent_id')}"
-            " ORDER BY time_ns, segment_id, idx", (start, end)).fetchall()
-        refs = self._refs((s, i) for s, i, *_ in rows)
-        return [AuthEvent(ref=refs[(s, i)], time_ns=t, outcome=outcome, user=user,
-                          address=address) for s, i, t, outcome, user, address in rows]
+    def _auth(self, start: int, end: int, bucket_ns: int, *, top_keys: int, max_keys: int,
+              max_refs: int) -> AuthWindow:
+        # Never a list of the window's attempts (a brute force can make it millions long):
+        # per-key counts come from GROUP BYs, read one row at a time into bounded rankings,
+        # then one ordered pass streams the attempts through the bounded AuthReducer.
+        window = f" time_ns >= ? AND time_ns < ?{self._agent_sql('agent_id')}"
+        rankings = {}
+        for column in ("user", "address"):
+            rows = self._conn.execute(
+                f"SELECT {column}, sum(outcome = 'failure'), sum(outcome = 'success')"
+                f" FROM agg_auth WHERE{window} AND {column} != '' GROUP BY {column}",
+                (start, end))
+            rankings[column] = rank_keys(((str(k), int(f), int(n)) for k, f, n in rows),
+                                         top_keys=top_keys, max_keys=max_keys)
+        reducer = AuthReducer(rankings["user"], rankings["address"], bucket_ns=bucket_ns,
+                              max_keys=max_keys, max_refs=max_refs)
+        names = self._names
+        for t, outcome, user, address, agent_id, seq, idx in self._conn.execute(
+                "SELECT x.time_ns, x.outcome, x.user, x.address, x.agent_id, s.seq, x.idx"
+                " FROM agg_auth x JOIN segments s ON s.id = x.segment_id WHERE x.time_ns >= ?"
+                f" AND x.time_ns < ?{self._agent_sql('x.agent_id')}"
+                " ORDER BY x.time_ns, x.segment_id, x.idx", (start, end)):
+            reducer.add(AuthEvent(ref=LineRef(names[agent_id], seq, idx), time_ns=t,
+                                  outcome=outcome, user=user, address=address))
+        return reducer.result()
 
-    def _history(self, users: list[str], start: int) -> dict[str, UserHistory]:
+    def _history(self, auth: AuthWindow, start: int) -> dict[str, UserHistory]:
+        """Past logins of the users with a (kept) success in the window: hours counted in
+        SQL, and of their past addresses only those the window's logins came from."""
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for s in auth.successes:
+            if s.event.user:
+                wanted[s.event.user].add(s.event.address)
+        past = ("FROM agg_auth WHERE outcome = 'success' AND user = ? AND time_ns < ?"
+                + self._agent_sql("agent_id"))
         history = {}
-        for user in users:
+        for user in sorted(wanted):
             hours = [0] * 24
-            addresses = set()
-            for t, address in self._conn.execute(
-                    "SELECT time_ns, address FROM agg_auth WHERE outcome = 'success'"
-                    f" AND user = ? AND time_ns < ?{self._agent_sql('agent_id')}",
-                    (user, start)):
-                hours[t // HOUR_NS % 24] += 1
-                if address:
-                    addresses.add(address)
-            history[user] = UserHistory(user, tuple(hours), frozenset(addresses))
+            for h, n in self._conn.execute(f"SELECT time_ns / ? % 24, count(*) {past}"
+                                           " GROUP BY 1", (HOUR_NS, user, start)):
+                hours[int(h)] = int(n)
+            (total,) = self._conn.execute(f"SELECT count(DISTINCT address) {past}"
+                                          " AND address != ''", (user, start)).fetchone()
+            known = {str(a) for (a,) in self._conn.execute(
+                f"SELECT DISTINCT address {past} AND address IN"
+                " (SELECT value FROM json_each(?))",
+                (user, start, json.dumps(sorted(a for a in wanted[user] if a))))}
+            history[user] = UserHistory(user, tuple(hours), frozenset(known),
+                                        addresses_total=int(total))
         return history
 
     def _activity(self, base: int, start: int, end: int) -> list[AgentActivity]:

@@ -13,6 +13,7 @@ from agent.insights import (
     TemplateStats,
     UserHistory,
     WindowData,
+    auth_window,
 )
 
 NS = 1_000_000_000
@@ -58,12 +59,16 @@ def history(user: str, hours: dict[int, int], addresses: tuple[str, ...]) -> Use
 
 
 def window(**changes: Any) -> WindowData:
-    """A quiet, consistent window; pass fields to change."""
+    """A quiet, consistent window; pass fields to change. `auth_events=[...]` stands for
+    `auth=auth_window([...])`: the attempts reduced as the collector reduces them."""
+    events = changes.pop("auth_events", [])
+    changes.setdefault("auth", auth_window(events, bucket_ns=changes.get("bucket_ns", BUCKET)))
     base = WindowData(
         window_start_ns=START, window_end_ns=END, baseline_start_ns=BASE, bucket_ns=BUCKET,
         agent_filter=None, category_series={"normal": flat(20)},
         category_counts_by_agent={"web-1": {"normal": 720}},
-        templates=[template()], audit_lines=[], audit_lines_total={}, auth_events=[],
-        user_history={}, agents=[AgentActivity("web-1", END - 20 * NS, 30 * NS, 700)],
+        templates=[template()], audit_lines=[], audit_lines_total={},
+        auth=auth_window([], bucket_ns=BUCKET), user_history={},
+        agents=[AgentActivity("web-1", END - 20 * NS, 30 * NS, 700)],
         now_ns=END)
     return replace(base, **changes)

@@ -103,8 +103,7 @@ def test_a_success_after_50_failures_is_flagged_as_brute_force(seed):
     s = summarize(data)
     found = [a for a in s.anomalies if a.kind == "brute_force_success"]
     assert [(a.subject, a.score) for a in found] == [("alice from 198.18.0.66", 50.0)]
-    success = next(e for e in data.auth_events
-                   if e.outcome == "success" and e.address == "198.18.0.66")
+    success = next(s.event for s in data.auth.successes if s.event.address == "198.18.0.66")
     assert found[0].refs[0] == success.ref
     assert (s.failed_logins_by_address[0].key, s.failed_logins_by_address[0].count) == (
         "198.18.0.66", 50)

@@ -28,6 +28,7 @@ from agent.insights import (
     TemplateStats,
     UserHistory,
     WindowData,
+    auth_window,
 )
 
 NS = 1_000_000_000
@@ -300,7 +301,7 @@ class Traffic:
             category_series=dict(category_series),
             category_counts_by_agent={a: dict(c) for a, c in by_agent.items()},
             templates=templates, audit_lines=audit_lines, audit_lines_total=dict(audit_total),
-            auth_events=auth_events,
+            auth=auth_window(auth_events, bucket_ns=self.bucket),
             user_history={u: UserHistory(user=u, logins_by_hour=tuple(h),
                                          known_addresses=frozenset(history_addr[u]))
                           for u, h in history_hours.items()},

@@ -12,7 +12,7 @@ import pytest
 
 from agent._pb import sealtail_pb2 as pb
 from agent.classify import mask, template_id
-from agent.insights import LineRef, WindowData, summarize
+from agent.insights import AuthEvent, LineRef, WindowData, auth_window, summarize
 from agent.store import SQLiteStore
 from tests.chains import LabeledChain, store_segments
 
@@ -92,7 +92,8 @@ def test_agent_filter_keeps_only_that_agents_lines(store: SQLiteStore) -> None:
     """With an agent named, no other agent's lines, events or activity appear."""
     data = window(store, agent="db-1")
     assert set(data.category_series) == {"unclassified"}
-    assert data.auth_events == [] and data.audit_lines == []
+    assert data.auth.successes_total == 0 and data.auth.by_address.failures == 0
+    assert data.audit_lines == []
     assert data.category_counts_by_agent == {"db-1": {"unclassified": 7}}
 
 
@@ -118,14 +119,38 @@ def test_audit_lines_are_capped_with_full_totals(store: SQLiteStore) -> None:
     assert data.audit_lines[0].template_id == template_id(mask(SUDO % 0)).hex()
 
 
-def test_auth_events_in_the_window_point_at_their_lines(store: SQLiteStore) -> None:
-    """Every attempt of the window, in time order, names the sealed line it came from."""
+def window_attempts(store: SQLiteStore, since: int, until: int) -> list[AuthEvent]:
+    """Every attempt of a window, read directly (what the collector no longer holds)."""
+    with store.reader() as conn:
+        return [AuthEvent(LineRef(name, seq, idx), t, outcome, user, address)
+                for t, outcome, user, address, name, seq, idx in conn.execute(
+                    "SELECT x.time_ns, x.outcome, x.user, x.address, a.name, s.seq, x.idx"
+                    " FROM agg_auth x JOIN segments s ON s.id = x.segment_id JOIN agents a"
+                    " ON a.id = x.agent_id WHERE x.time_ns >= ? AND x.time_ns < ?"
+                    " ORDER BY x.time_ns, x.segment_id, x.idx", (since, until))]
+
+
+def test_auth_of_the_window_is_what_auth_window_makes_of_its_attempts(
+        store: SQLiteStore) -> None:
+    """The store reduces the window's attempts exactly as `auth_window` does over all of
+    them (SQL counts and one streamed pass, instead of a list)."""
     data = window(store)
-    assert len(data.auth_events) == 61
-    first, last = data.auth_events[0], data.auth_events[-1]
-    assert (first.ref, first.outcome, first.user, first.address) == (
-        LineRef("web-1", 2, 0), "failure", "root", "203.0.113.9")
-    assert (last.ref, last.outcome, last.user) == (LineRef("web-1", 3, 0), "success", "alice")
+    attempts = window_attempts(store, T0, T0 + HOUR)
+    assert len(attempts) == 61
+    assert data.auth == auth_window(attempts, bucket_ns=10 * MIN)
+
+
+def test_auth_of_the_window_points_at_its_lines(store: SQLiteStore) -> None:
+    """Failures are counted per user and address with their first lines; the success
+    carries the run of failures before it, each ref naming the sealed line."""
+    auth = window(store).auth
+    assert [(k.key, k.count) for k in auth.by_address.top] == [("203.0.113.9", 60)]
+    assert auth.by_user.top[0].refs == tuple(LineRef("web-1", 2, i) for i in range(10))
+    (success,) = auth.successes
+    assert (success.event.ref, success.event.user) == (LineRef("web-1", 3, 0), "alice")
+    assert (success.user_failures, success.address_failures) == (0, 60)
+    assert success.address_refs == (*(LineRef("web-1", 2, i) for i in range(10)),
+                                    *(LineRef("web-1", 2, i) for i in range(50, 60)))
     with store.reader() as conn:
         (entry,) = conn.execute("SELECT e.entry FROM entries e JOIN segments s ON s.id ="
                                 " e.segment_id WHERE s.seq = 3 AND e.idx = 0").fetchone()
@@ -133,11 +158,27 @@ def test_auth_events_in_the_window_point_at_their_lines(store: SQLiteStore) -> N
 
 
 def test_user_history_holds_logins_before_the_window(store: SQLiteStore) -> None:
-    """A user's past successes by UTC hour and known addresses; the window's own excluded."""
+    """A user's past successes by UTC hour, the window's own excluded; of the past
+    addresses, how many, and which of them the window's logins came from."""
     history = window(store).user_history["alice"]
     hour = (T0 - HOUR + 40 * MIN) // HOUR % 24
     assert history.logins_by_hour == tuple(1 if h == hour else 0 for h in range(24))
+    assert history.known_addresses == frozenset() and history.addresses_total == 1
+
+
+def test_user_history_names_a_past_address_the_window_logs_in_from(tmp_path: Path) -> None:
+    """A login in the window from an address the user used before finds it known."""
+    a = LabeledChain(key(1), name="web-1")
+    store_segments(tmp_path, [a.seal([(T0 - HOUR, ACCEPTED % b"198.51.100.4")]),
+                              a.seal([(T0 - HOUR + MIN, ACCEPTED % b"198.51.100.5")]),
+                              a.seal([(T0 + MIN, ACCEPTED % b"198.51.100.4")])])
+    s = SQLiteStore(tmp_path, readonly=True)
+    try:
+        history = window(s).user_history["alice"]
+    finally:
+        s.close()
     assert history.known_addresses == frozenset({"198.51.100.4"})
+    assert history.addresses_total == 2
 
 
 def test_agent_activity_counts_segments_arrived_in_the_window(store: SQLiteStore) -> None:
