@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -769,26 +770,49 @@ def classify(config_file: Path | None, as_json: bool, no_model: bool,
         raise fail(exc) from exc
     try:
         sources: list[BinaryIO] = [p.open("rb") for p in files] if files else [sys.stdin.buffer]
-        out = sys.stdout
-        for source in sources:
+    except OSError as exc:
+        classifier.close()
+        raise click.ClickException(f"{exc.filename}: {exc.strerror}") from exc
+    out = sys.stdout
+    try:
+        for path, source in zip(files or (None,), sources, strict=True):
             with source:
-                while chunk := source.readlines(1 << 20):
+                while chunk := _read_lines(source, path):
                     lines = [c[:-1] if c.endswith(b"\n") else c for c in chunk]
                     for line, label in zip(lines, classifier.label_many(lines), strict=True):
                         layer = LAYER_NAMES.get(label.layer, str(label.layer))
                         if as_json:
-                            out.write(json.dumps({
+                            record = {
                                 "category": label.category, "layer": layer,
                                 "confidence": round(label.confidence, 4),
                                 "template_id": label.template_id.hex(),
-                                "line": escape_line(line)}, ensure_ascii=False) + "\n")
+                                "line": escape_line(line),
+                                "line_b64": base64.b64encode(line).decode()}
+                            if len(files) > 1:
+                                record["file"] = str(path)
+                            out.write(json.dumps(record, ensure_ascii=False) + "\n")
                         else:
+                            # terminal_line: a line must not drive the terminal (escapes, \r
+                            # overprinting the label columns, bidi reordering)
                             out.write(f"{label.category}\t{layer}\t{label.confidence:.3f}\t"
-                                      f"{escape_line(line)}\n")
+                                      f"{terminal_line(line)}\n")
+        out.flush()
+    except BrokenPipeError:
+        # the reader went away (| head): stop quietly, as cat and grep do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
     except OSError as exc:
-        raise click.ClickException(f"{exc.filename}: {exc.strerror}") from exc
+        raise click.ClickException(f"writing the output: {exc.strerror}") from exc
     finally:
         classifier.close()
+
+
+def _read_lines(source: BinaryIO, path: Path | None) -> list[bytes]:
+    """The next lines of an input, up to about 1 MiB; a read error names the file."""
+    try:
+        return source.readlines(1 << 20)
+    except OSError as exc:
+        raise click.ClickException(f"{path or 'stdin'}: {exc.strerror}") from exc
 
 
 @main.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from agent.classify import mask, template_id
 from tests.integration.harness import (
     NEW_AGENT,
+    REPO,
+    SEALTAIL,
     Agent,
     Collector,
     fast_agent_config,
@@ -115,6 +118,50 @@ def test_classify_prints_one_label_per_input_line(tmp_path: Path) -> None:
     assert len(rows) == 4
     assert (rows[0]["category"], rows[3]["category"]) == ("login", "failed_login")
     assert rows[1]["layer"] == "model" and rows[2]["line"] == "\\xff\\xfe not utf-8"
+
+
+def test_classify_text_output_cannot_drive_the_terminal(tmp_path: Path) -> None:
+    """Escape sequences, a carriage return and bidi overrides in a line are printed escaped."""
+    log = tmp_path / "evil.log"
+    log.write_bytes(b"Failed password for invalid user \x1b[31mEVIL\x1b[0m from 1.2.3.4\n"
+                    b"x\x1b]0;pwned\x07y\n" b"ok\rfailed_login\n"
+                    + "user \u202eroot\n".encode())
+    proc = run_cli("classify", "--no-model", str(log))
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 4
+    assert not any(ch in proc.stdout for ch in "\x1b\x07\r\u202e")
+    assert lines[0].endswith("invalid user \\x1b[31mEVIL\\x1b[0m from 1.2.3.4")
+
+
+def test_classify_json_keeps_the_exact_bytes_and_the_file_of_each_line(tmp_path: Path) -> None:
+    """With several files, each JSON line names its file; line_b64 holds the bytes as read."""
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    a.write_bytes(b"\xff real byte\n")
+    b.write_bytes(b"\\xff literal text\n")
+    proc = run_cli("classify", "--json", "--no-model", str(a), str(b))
+    rows = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [r["file"] for r in rows] == [str(a), str(b)]
+    assert rows[0]["line"] == rows[1]["line"].replace("literal text", "real byte")
+    assert rows[0]["line_b64"] != rows[1]["line_b64"]
+
+
+def test_classify_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`sealtail classify big.log | head -1`: no traceback and no 'Error: None' on stderr."""
+    log = tmp_path / "big.log"
+    log.write_bytes(b"".join(b"app: line %d\n" % i for i in range(200_000)))
+    proc = subprocess.run(f"{' '.join(SEALTAIL)} classify --no-model {log} | head -1",
+                          shell=True, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.count("\n") == 1
+    assert proc.stderr == ""
+
+
+def test_classify_names_a_missing_file_before_printing_anything(tmp_path: Path) -> None:
+    """A missing input is reported by name, exit 1, and nothing is half-printed."""
+    good = tmp_path / "a.log"
+    good.write_bytes(b"app: hello\n")
+    proc = run_cli("classify", "--no-model", str(good), str(tmp_path / "missing.log"),
+                   check=False)
+    assert proc.returncode != 0 and "missing.log" in proc.stderr and proc.stdout == ""
 
 
 def test_agent_with_a_corrupt_model_file_refuses_to_start_naming_it(tmp_path: Path,
