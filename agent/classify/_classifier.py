@@ -104,6 +104,10 @@ class Classifier:
         self._pending: dict[bytes, Future[Answer]] = {}
         # pending template -> the categories its line's words support (_rules.EVIDENCE)
         self._supported: dict[bytes, frozenset[str]] = {}
+        # pending template -> the built-in rules' category for its line (None: no rule), the
+        # label when the model cannot answer: rules judge the line, not its masked template
+        # (masking removes digit-bearing words such as "status=1/FAILURE")
+        self._rule_category: dict[bytes, str | None] = {}
         self._check_answers = False  # set from the model's spec below
         self._done: deque[bytes] = deque()  # templates answered (appended by worker threads)
         self._latencies: deque[float] = deque()  # seconds per answer (appended by threads)
@@ -131,7 +135,10 @@ class Classifier:
         return cached.template_id if cached is not None else template_id(template)
 
     def _rules_label(self, line: bytes, layer: int, tid: bytes) -> Label:
-        category = self._default_rules.match(line)
+        return self._rule_label(self._default_rules.match(line), layer, tid)
+
+    @staticmethod
+    def _rule_label(category: str | None, layer: int, tid: bytes) -> Label:
         if category is None:
             return Label(UNCLASSIFIED, LAYER_NONE if layer == LAYER_RULES else LAYER_FALLBACK,
                          0.0, tid)
@@ -222,6 +229,7 @@ class Classifier:
             self._pending[template] = fut
             # Judged on the line: masking may remove the words (BGL "generating core.2275").
             self._supported[template] = supported_categories(line)
+            self._rule_category[template] = category
             fut.add_done_callback(self._on_done(template, time.monotonic()))
         return template
 
@@ -249,17 +257,18 @@ class Classifier:
             return
         del self._pending[template]
         supported = self._supported.pop(template, None)
+        rule_category = self._rule_category.pop(template, None)  # set with _pending
         answer = None if fut.cancelled() else fut.result()
         assert self._spec is not None
         tid = template_id(template)
         if answer is None:  # the worker died on this template twice: never ask again
-            label = self._rules_label(template, LAYER_FALLBACK, tid)
+            label = self._rule_label(rule_category, LAYER_FALLBACK, tid)
         elif answer[1] < self._config.model_min_confidence:
             # An unsure answer is mostly a line unlike anything trained on; measured on the
             # shared data's development systems, trusting it did more harm than the rules.
             self._answers += 1
             self._unsure += 1
-            label = self._rules_label(template, LAYER_RULES, tid)
+            label = self._rule_label(rule_category, LAYER_RULES, tid)
         else:
             self._answers += 1
             index, confidence = answer

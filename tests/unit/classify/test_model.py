@@ -276,3 +276,15 @@ def test_a_model_error_for_a_line_stating_no_failure_is_sealed_normal() -> None:
         assert c.statistics().model_vetoed == 1
     finally:
         c.close()
+
+
+def test_an_unsure_answer_gives_way_to_the_rules_judged_on_the_line_not_the_template() -> None:
+    """Masking removes `status=1/FAILURE`; the rules' fallback label still sees it."""
+    c = Classifier(ClassifyConfig(cache_persist=False, model_min_confidence=1.01,
+                                  max_wait_ms=30_000))
+    try:
+        label = c.label(b"systemd[1]: nginx.service: Main process exited, code=exited, "
+                        b"status=1/FAILURE")
+    finally:
+        c.close()
+    assert (label.category, label.layer) == ("error", LAYER_RULES)
