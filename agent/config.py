@@ -66,9 +66,9 @@ class ClassifyConfig:
         0.9, "below this probability the model's answer is ignored: the line gets the rules' "
               "label, else unclassified")
     model_check_answers: bool = _opt(
-        False, "with model_file: an answer of error, login, failed_login or security_alert "
-               "stands only when the line holds words of that kind, else the line is normal "
-               "(the shipped model is always checked: its manifest says so)")
+        False, "with model_file: an answer of error, login, failed_login, admin_change or "
+               "security_alert stands only when the line holds words of that kind, else the "
+               "line is normal (the shipped model is always checked: its manifest says so)")
     model_workers: int = _opt(1, "model worker processes (one model instance each)")
     max_wait_ms: int = _opt(200, "longest a line waits for the model before it is sealed with "
                                  "the rules' label (layer fallback)")

@@ -52,7 +52,7 @@ class ModelSpec:
     def fingerprint(self) -> str:
         """Changes whenever a cached decision of this model could change."""
         text = json.dumps([self.sha256, self.prompt, self.labels, self.categories, "mask-v3",
-                           "evidence-v2" if self.check_answers else ""])
+                           "evidence-v3" if self.check_answers else ""])
         return hashlib.sha256(text.encode()).hexdigest()
 
 

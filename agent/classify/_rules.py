@@ -114,14 +114,20 @@ FAILURE_WORDS = re.compile(
     rb"interrupt)\b|FAIL")
 
 # The same kind of check for the other categories the model may answer: the vocabulary without
-# which a line cannot record an authentication (TAXONOMY `login`, `failed_login`) or a
-# security control (`security_alert`). Deliberately
+# which a line cannot record an authentication (TAXONOMY `login`, `failed_login`), an
+# administrative act (`admin_change`) or a security control (`security_alert`). Deliberately
 # broad (substrings, any case): they only have to be absent from lines that are about none of
 # it, which is where a small model trained on other software guesses.
 AUTH_WORDS = re.compile(
     rb"(?i)log(ged)?[ _-]?(in|on|out|off)|session|accept|auth|sign(ed)?[ _-]?(in|on|out)|"
     rb"credential|passw|publickey|kerberos|krb5|ticket|token|ssh|pam|\bsu\b|sudo|user|"
     rb"account|\buid\b|gssapi|ldap|sasl|imap|pop3|ftp|\bkey\b|principal|identity|tty")
+ADMIN_WORDS = re.compile(
+    rb"(?i)user|group|passw|sudo|\bsu\b|root|install|remov|upgrad|packag|dpkg|\bapt|yum|dnf|"
+    rb"rpm|config|\.conf|chmod|chown|chgrp|acl\b|cron|permission|polic|rule|creat|delet|"
+    rb"\badd|modif|chang|updat|\bset\b|enabl|disabl|command|\bcmd|\buid|\bgid|privileg|"
+    rb"account|role|grant|revok|mount|restart|reload|systemctl|shutdown|shutting down|reboot|"
+    rb"power|drain|maintenance|downtime|edit|replac|exec|audit|deploy|schedul|service action")
 SECURITY_WORDS = re.compile(
     rb"(?i)attack|blocked|blocking|blocklist|\bblock \w+ (by|from)|ufw block|den(y|ied)|"
     rb"drop|reject|firewall|ufw|iptables|nft|intru|scan|break-?in|malware|virus|trojan|rootkit|integrity|violat|certificat|signatur|forbid|unauthori|"
@@ -132,12 +138,16 @@ SECURITY_WORDS = re.compile(
 
 # A model answer of one of these categories stands only when its pattern finds the words in
 # the line (Classifier: classify.model_check_answers); other categories are taken as answered.
-# Not admin_change: its acts are too varied for a word list (on the development systems one
-# made BGL's service actions `normal`: 0.955 -> 0.62), and its rules are precise.
+# admin_change since session 4: the model answered it for 471 of 20,000 lines of random words
+# (every one an audit-trail item in a summary), 4 with the check. On the shared data it
+# changes no line's correctness on BGL (721 misread `generating core.N` lines, truth error,
+# move from admin_change to normal, which lowers BGL's macro-F1 0.459 -> 0.365 by normal's
+# precision) and lowers false alarms (development 5.9 -> 5.6 %, Android 1.3 -> 0.3 %).
 EVIDENCE: dict[str, re.Pattern[bytes]] = {
     "error": FAILURE_WORDS,
     "failed_login": AUTH_WORDS,
     "login": AUTH_WORDS,
+    "admin_change": ADMIN_WORDS,
     "security_alert": SECURITY_WORDS,
 }
 

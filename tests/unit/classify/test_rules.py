@@ -116,18 +116,21 @@ def test_routine_lines_with_drastic_verbs_state_no_failure(line: bytes) -> None:
     (b"An account was successfully logged on. Logon Type: 10", "login"),
     (b"user bob signed in via SSO", "login"),
     (b"[UFW BLOCK] IN=eth0 SRC=203.0.113.9", "security_alert"),
-    (b"TLS handshake error from 10.0.0.7:5512: bad certificate", "security_alert")])
+    (b"TLS handshake error from 10.0.0.7:5512: bad certificate", "security_alert"),
+    (b"useradd[812]: new user: name=backup, UID=1002", "admin_change"),
+    (b"Installed: nginx-1.24.0-1.el9.x86_64", "admin_change")])
 def test_lines_about_a_category_support_a_model_answer_of_it(line: bytes, category: str) -> None:
     """The words of authentication and security controls let the model's answer stand."""
     assert category in supported_categories(line)
 
 
 @pytest.mark.parametrize("line", [
-    b"onStandStepChanged 3579", b"Received block blk_123 of size 67108864 from /10.0.0.1",
+    b"app: hello world", b"Received block blk_123 of size 67108864 from /10.0.0.1",
     b"fresh line in new file", b"GET /index.html 200 512"])
 def test_lines_about_no_authentication_or_security_support_neither(line: bytes) -> None:
     """Routine chatter holds none of the words: a model `login` or alert for it is a guess."""
-    assert not {"login", "failed_login", "security_alert", "error"} & supported_categories(line)
+    assert not {"login", "failed_login", "security_alert", "admin_change",
+                "error"} & supported_categories(line)
 
 
 def test_a_warn_log_level_is_not_a_failure_but_a_warning_in_words_is() -> None:
