@@ -20,16 +20,19 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("failed_login", (
         r"(?i)failed password",
         r"(?i)authentication failure",
-        r"(?i)invalid user",
+        # sshd's forms, not an application's "invalid user id" (fresh-user trial)
+        r"(?i)(for|from|by) invalid user |(^|: )invalid user +(\S+ +)?(from|\[preauth\])|"
+        r"input_userauth_request: invalid user",
         r"(?i)illegal user",
         r"(?i)failed (publickey|keyboard-interactive|none)",
         r"(?i)too many authentication failures",
         r"(?i)maximum authentication attempts exceeded",
         r"(?i)user not known to the underlying authentication module",
-        r"(?i)auth(entication)? (failed|error)",
+        r"(?i)\bauth(entication)? (failed|error)",  # \b: not "OAuth error"
         r"(?i)login failed|failed login|logon failure|an account failed to log on",
         r"(?i)incorrect password|bad password|wrong password",
-        r"(?i)account (is )?locked|account locked out",
+        r"(?i)account (is |was |has been )?locked|account locked out",
+        r"(?i)access denied for user .*using password",  # MySQL/MariaDB
         r"(?i)\bsu(do)?\b.*(incorrect password attempts|authentication failure)",
         r"(?i)FAILED SU",
         r"(?i)permission denied \(publickey",
@@ -45,7 +48,8 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)apparmor=\"DENIED\"|avc:\s+denied|selinux.*denied",
         r"(?i)did not receive identification string",
         r"(?i)bad protocol version identification",
-        r"(?i)port ?scan|intrusion|malware|virus found|rootkit",
+        r"(?i)port ?scan|intrusion|(?<!anti)malware|virus found|rootkit",
+        r"(?i)audit log was cleared|event log was cleared",  # Windows 1102 / 104
         r"(?i)certificate (verify|verification) failed|signature (verification )?failed",
         r"(?i)integrity (check|violation)",
         r"(?i)possible (syn )?flood|brute.?force",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.classify import Classifier
-from agent.classify._rules import states_a_failure, supported_categories
+from agent.classify._rules import RuleSet, states_a_failure, supported_categories
 from agent.config import ClassifyConfig, Rule
 
 RULES_ONLY = ClassifyConfig(model=False)
@@ -138,3 +138,17 @@ def test_a_warn_log_level_is_not_a_failure_but_a_warning_in_words_is() -> None:
     assert not states_a_failure(b"2026-01-02 10:00:00,001 - WARN  [main:Server@12] - "
                                 b"retrying connection to 10.0.0.3 (1/3)")
     assert states_a_failure(b"node-12 temperature warning")
+
+
+@pytest.mark.parametrize(("line", "category"), [
+    (b"app[77]: validation error: invalid user id format in request 9f2c", "error"),
+    (b'grafana: msg="OAuth error: token refresh failed"', "error"),
+    (b"EventID 4740: A user account was locked out. Target Account Name: svc_sql",
+     "failed_login"),
+    (b"mysqld: Access denied for user 'app'@'10.0.0.3' (using password: YES)", "failed_login"),
+    (b"EventID 1102: The audit log was cleared. Subject: Account Name: jdoe", "security_alert"),
+    (b"sshd[9]: Invalid user  from 203.0.113.9 port 4242", "failed_login"),
+    (b"sshd[9]: input_userauth_request: invalid user admin [preauth]", "failed_login")])
+def test_rules_tell_sshd_and_account_wording_from_look_alikes(line: bytes, category: str) -> None:
+    """Found by a fresh-user trial: each of these was labelled the other way."""
+    assert RuleSet([]).match(line) == category
