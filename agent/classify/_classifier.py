@@ -41,6 +41,20 @@ CACHE_FILE = "classify-cache.bin"
 COMBINED_RULE_CATEGORIES = frozenset({"failed_login", "security_alert", "admin_change", "login"})
 _CACHE_FORMAT = b"sealtail-template-cache/1"
 _ENTRY = struct.Struct("<HHf")  # template length, category index, confidence
+# The built-in layers (masking, default rules, the answer check, the model) read at most this
+# much of a line: their regular expressions cost ~1 us per byte, and they run on the event
+# loop, so a 1 MiB line held the agent ~1-2 s. Words that carry a category come first in real
+# lines; the whole line is still sealed, and user rules still see every byte.
+CLASSIFY_HEAD_BYTES = 8192
+
+
+def heads(lines: Sequence[bytes]) -> Sequence[bytes]:
+    """`lines`, each cut to CLASSIFY_HEAD_BYTES (the same list when none is longer)."""
+    if not lines or max(map(len, lines)) <= CLASSIFY_HEAD_BYTES:
+        return lines
+    return [line[:CLASSIFY_HEAD_BYTES] for line in lines]
+
+
 # Fast keys remembered (key -> template); the map is cleared when full. Real logs have a few
 # keys per template (genlog: 11 templates, ~760 keys in 200 k lines).
 FAST_KEYS_MAX = 16_384
@@ -154,7 +168,8 @@ class Classifier:
                                                    self._template_id(template))
         return label
 
-    def _lookup_many(self, lines: Sequence[bytes]) -> tuple[list[Label | bytes], list[int]]:
+    def _lookup_many(self, full: Sequence[bytes], lines: Sequence[bytes]
+                     ) -> tuple[list[Label | bytes], list[int]]:
         """A label per line now, or the template whose model answer is pending; and the
         indexes of the pending ones.
 
@@ -162,6 +177,7 @@ class Classifier:
         fast key (one regex pass over the whole batch) → the template that key was masked to
         before → cached label. Only lines with new fast keys are masked (together, one
         `mask_many` pass), and only lines whose template is not cached take `_decide`.
+        `lines` are the `heads` of `full`, which only user rules read.
         """
         keys = fast_keys(lines)
         all_templates = list(map(self._key_templates.get, keys))  # type: ignore[arg-type]
@@ -179,7 +195,7 @@ class Classifier:
             # line's template.
             match = self._user_rules.match
             rest = []
-            for i, line in enumerate(lines):
+            for i, line in enumerate(full):
                 category = match(line)
                 if category is None:
                     rest.append(i)
@@ -235,11 +251,12 @@ class Classifier:
 
     def _lookup(self, line: bytes) -> Label | bytes:
         """One line by the full path (mask, then `_decide`): what `_lookup_many` must equal."""
-        template = mask(line)
+        head = line[:CLASSIFY_HEAD_BYTES]
+        template = mask(head)
         category = self._user_rules.match(line)
         if category is not None:
             return self._user_label(category, template)
-        return self._decide(line, template)
+        return self._decide(head, template)
 
     def _on_done(self, template: bytes,
                  submitted: float) -> Callable[[Future[Answer]], None]:
@@ -306,10 +323,11 @@ class Classifier:
 
     def label_many(self, lines: Sequence[bytes]) -> list[Label]:
         """Labels of `lines`, waiting for the model without a bound (offline use)."""
-        items, pending = self._lookup_many(lines)
+        cut = heads(lines)
+        items, pending = self._lookup_many(lines, cut)
         wait_futures([self._pending[t] for t in {items[i] for i in pending}
                       if t in self._pending])
-        return self._finish(lines, items, pending)
+        return self._finish(cut, items, pending)
 
     def _finish(self, lines: Sequence[bytes], items: list[Label | bytes],
                 pending: list[int]) -> list[Label]:
@@ -333,7 +351,8 @@ class Classifier:
         """Label a batch, waiting at most `max_wait_ms` for the model (the agent's path)."""
         self._harvest()
         lines = [line.data for line in batch.lines]
-        items, pending = self._lookup_many(lines)
+        cut = heads(lines)
+        items, pending = self._lookup_many(lines, cut)
         waiting = {self._pending[t] for t in {items[i] for i in pending}
                    if t in self._pending}
         if waiting:
@@ -341,7 +360,7 @@ class Classifier:
             # lands in the cache for the template's later lines.
             await asyncio.wait([asyncio.wrap_future(f) for f in waiting],
                                timeout=self._config.max_wait_ms / 1000)
-        return LabeledBatch(batch, tuple(self._finish(lines, items, pending)))
+        return LabeledBatch(batch, tuple(self._finish(cut, items, pending)))
 
     # ------------------------------------------------------------ cache file
 

@@ -152,3 +152,23 @@ def test_a_warn_log_level_is_not_a_failure_but_a_warning_in_words_is() -> None:
 def test_rules_tell_sshd_and_account_wording_from_look_alikes(line: bytes, category: str) -> None:
     """Found by a fresh-user trial: each of these was labelled the other way."""
     assert RuleSet([]).match(line) == category
+
+
+def test_built_in_layers_judge_the_head_of_a_huge_line_and_user_rules_all_of_it() -> None:
+    """A 1 MiB line is labelled from its first CLASSIFY_HEAD_BYTES (its cost is bounded);
+    a user rule still matches its last bytes."""
+    from agent.classify._classifier import CLASSIFY_HEAD_BYTES
+
+    head = b"sshd[1]: Failed password for root from 203.0.113.9 port 22 ssh2 "
+    huge = head + b"x" * (1 << 20)
+    tail_word = b"y" * CLASSIFY_HEAD_BYTES + b" failed password"
+    rules = Classifier(ClassifyConfig(model=False, cache_persist=False))
+    user = Classifier(ClassifyConfig(model=False, cache_persist=False, rules=[
+        Rule(pattern=r"MARKER$", category="error")]))
+    try:
+        assert rules.label(huge).category == "failed_login"
+        assert rules.label(tail_word).category == "unclassified"  # beyond the head
+        assert user.label(b"z" * (1 << 20) + b"MARKER").category == "error"
+    finally:
+        rules.close()
+        user.close()
