@@ -18,9 +18,10 @@ Modes:
             failed_login or security_alert for a line without words of that kind,
             agent.classify._rules.EVIDENCE, becomes normal, as in the agent, when the model's
             manifest says check_answers)
-  both      the agent's classifier with its default config: a rule decides when it names one of
-            COMBINED_RULE_CATEGORIES, the model decides the rest when its probability reaches
-            classify.model_min_confidence, else the rules' label or unclassified
+  both      the agent's classifier with its default config: a precise built-in rule decides
+            (agent.classify._rules: RuleSet.decides), the model decides the rest when its
+            probability reaches classify.model_min_confidence, else the rules' label or
+            unclassified
 
 Usage: python scripts/eval_classify.py [--json FILE] [--systems A,B] [--model DIR]
        python scripts/eval_classify.py --errors [--systems BGL]  # development systems only

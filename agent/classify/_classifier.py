@@ -34,11 +34,6 @@ log = logging.getLogger("sealtail.classify")
 
 LAYER_NONE, LAYER_RULES, LAYER_MODEL, LAYER_FALLBACK = 0, 1, 2, 3
 CACHE_FILE = "classify-cache.bin"
-# With the model on, a built-in rule still decides when it names one of these categories: their
-# patterns are specific (sshd/PAM/sudo wording) and measured more precise than the model on the
-# shared data (scripts/eval_classify.py). The broad `error` rule (any "failed", "timeout"…)
-# gives way to the model, which judges the event rather than the word.
-COMBINED_RULE_CATEGORIES = frozenset({"failed_login", "security_alert", "admin_change", "login"})
 _CACHE_FORMAT = b"sealtail-template-cache/1"
 _ENTRY = struct.Struct("<HHf")  # template length, category index, confidence
 # The built-in layers (masking, default rules, the answer check, the model) read at most this
@@ -233,7 +228,9 @@ class Classifier:
             self._cache.put(template, label)
             return label
         category = self._default_rules.match(line)
-        if category in COMBINED_RULE_CATEGORIES:
+        # a precise built-in rule stands with the model on (_rules: RuleSet.decides)
+        if self._default_rules.decides(line, category):
+            assert category is not None
             label = Label(category, LAYER_RULES, 1.0, tid)
             self._cache.put(template, label)
             return label

@@ -278,6 +278,18 @@ def test_a_model_error_for_a_line_stating_no_failure_is_sealed_normal() -> None:
         c.close()
 
 
+def test_a_crash_line_is_decided_by_the_rules_without_asking_the_model() -> None:
+    """`generating core.2275` masks to `generating #`, which the model reads as routine."""
+    c = Classifier(ClassifyConfig(cache_persist=False))
+    try:
+        label = c.label(b"- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 RAS KERNEL INFO "
+                        b"generating core.2275")
+        assert (label.category, label.layer) == ("error", LAYER_RULES)
+        assert c.statistics().model_answers == 0
+    finally:
+        c.close()
+
+
 def test_an_unsure_answer_gives_way_to_the_rules_judged_on_the_line_not_the_template() -> None:
     """Masking removes `status=1/FAILURE`; the rules' fallback label still sees it."""
     c = Classifier(ClassifyConfig(cache_persist=False, model_min_confidence=1.01,

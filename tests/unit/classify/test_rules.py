@@ -172,3 +172,39 @@ def test_built_in_layers_judge_the_head_of_a_huge_line_and_user_rules_all_of_it(
     finally:
         rules.close()
         user.close()
+
+
+@pytest.mark.parametrize("line", [
+    b"RAS KERNEL INFO generating core.2275",
+    b"ciod: generated 128 core files for program /bgl/apps/a.out",
+    b"systemd-coredump[881]: Process 4412 (nginx) of user 33 dumped core.",
+    b"kernel: app[2231]: segfault at 0 ip 000055d1 sp 00007ffd error 4 in app[55d1+2000]",
+    b"Kernel panic - not syncing: Fatal exception in interrupt",
+    b"Traceback (most recent call last):",
+    b"java.lang.OutOfMemoryError: Java heap space",
+    b"kernel: Out of memory: Killed process 3312 (java) total-vm:8123456kB"])
+def test_crash_evidence_is_an_error_that_a_rule_decides(line: bytes) -> None:
+    rules = RuleSet([])
+    assert rules.match(line) == "error"
+    assert rules.decides(line, "error")
+
+
+@pytest.mark.parametrize("line", [
+    b"payment-service: request failed: timeout after 30000 ms",
+    b"HttpClient: GET https://api.example.com/v1 timed out, retrying (1/3)",
+    b"nginx: connect() failed (111: Connection refused) while connecting to upstream"])
+def test_broad_failure_words_are_an_error_the_model_judges(line: bytes) -> None:
+    """Only crash evidence decides `error`; "failed"/"timeout" give way to the model."""
+    rules = RuleSet([])
+    assert rules.match(line) == "error"
+    assert not rules.decides(line, "error")
+
+
+def test_every_rule_of_the_four_precise_categories_decides() -> None:
+    line = b"sshd[9]: Accepted publickey for alice from 198.51.100.4 port 50022 ssh2"
+    assert RuleSet([]).decides(line, RuleSet([]).match(line))
+
+
+def test_a_user_rule_set_decides_nothing_by_crash_evidence() -> None:
+    """decides() is about the built-in rules; a set without them has no crash rule."""
+    assert not RuleSet([], use_defaults=False).decides(b"dumped core", "error")
