@@ -166,7 +166,9 @@ class Tailer:
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
         self._sizes: dict[InodeKey, int] = {}
         self._last_scan = float("-inf")
-        self._scan_wall_ns: int | None = None  # None until the first scan
+        # Wall time of the first scan (None until then): a generation of a path first seen
+        # later may have been created, written and renamed away at any time since.
+        self._first_scan_wall_ns: int | None = None
         self._warned_limit = self._warned_empty = False
         self._changed = asyncio.Event()
         self._scanned = asyncio.Event()  # set after the first scan: files are being tailed
@@ -273,9 +275,9 @@ class Tailer:
     def _scan(self) -> None:
         now = self._monotonic()
         self._last_scan = now
-        # Wall time of the previous scan: a path first seen now may have had generations
-        # created (and rotated away) since then, while we were watching.
-        previous_scan_ns, self._scan_wall_ns = self._scan_wall_ns, self._wall_ns()
+        first_scan_ns = self._first_scan_wall_ns
+        if first_scan_ns is None:
+            self._first_scan_wall_ns = self._wall_ns()
         found = self._matching_paths()
         # Files renamed while the agent was stopped: the file now at a saved cursor's path
         # is read after the one the cursor was taken from, wherever that went.
@@ -319,9 +321,13 @@ class Tailer:
                 continue
             self._idle_closed.pop(key, None)
             before = self._history.get(path)
-            if before is None and previous_scan_ns is not None:
+            if before is None and first_scan_ns is not None:
+                # Never seen occupied: its generations may go back to the first scan, not
+                # just the previous one. A writer stalled between its rename and its next
+                # open leaves the path empty for a scan, and the generation written before
+                # that scan was lost (TAILING-CASES 3 under load: app.log.1 missed).
                 before = _Occupant((-1, -1), os.path.realpath(path),
-                                   previous_scan_ns - COARSE_MTIME_SLACK_NS)
+                                   first_scan_ns - COARSE_MTIME_SLACK_NS)
             if path not in successor_of and before is not None and before.key != key:
                 # A new file where another was: the rotation completed, possibly more than
                 # once since we last looked (the path may even have been empty meanwhile).

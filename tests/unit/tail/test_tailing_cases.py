@@ -56,6 +56,23 @@ async def test_case_02_middle_generation_of_a_double_rotation_is_read(tmp_path: 
     assert got == want  # exactly once and in write order
 
 
+async def test_a_generation_rotated_away_before_a_scan_that_saw_the_path_empty_is_read(
+        tmp_path: Path) -> None:
+    """A writer stalled between its rename and its next open leaves the path empty while the
+    tailer scans; the generation it had written before that scan is still read (case 3 lost
+    app.log.1 this way under load)."""
+    log = tmp_path / "app.log"
+    run = TailRun([str(tmp_path / "*.log")], poll_interval_ms=20)
+    await run.start()
+    log.write_bytes(numbered("g", 0, 100))
+    os.rename(log, tmp_path / "app.log.1")
+    await asyncio.sleep(0.3)  # scans every 20 ms find no app.log, long after app.log.1's mtime
+    log.write_bytes(numbered("g", 100, 200))
+    got = await run.wait_for(200, timeout=20)
+    await run.stop()
+    assert got == lines_of(numbered("g", 0, 200))
+
+
 async def test_case_03_rotation_by_rename_under_heavy_writes_loses_nothing(
         tmp_path: Path) -> None:
     """Writing fast while renaming every ~200 KB: every line once, offsets within files."""
