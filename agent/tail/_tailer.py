@@ -343,10 +343,14 @@ class Tailer:
             log.warning("no file matches %s (yet)", ", ".join(self._config.paths))
         self._warned_empty = not found
         self._at_path = {path: key for key, path in found.items()}
-        for key, path in found.items():
-            tracked = self._files.get(key)
-            if tracked is not None:
-                self._history[path] = _Occupant(key, tracked.real_path, tracked.last_mtime_ns)
+        # What each matched path holds now, from the files themselves rather than the glob:
+        # a file the glob saw may have been renamed before it was opened, and its successor
+        # opened at the path instead. Recording the renamed one (its name, app.log.1) as the
+        # path's occupant made the next scan look for app.log.1.* and miss app.log.4.
+        for f in self._files.values():
+            if f.unreachable_since is None:  # still at the matched path it is tracked at
+                self._at_path[f.path] = f.key
+                self._history[f.path] = _Occupant(f.key, f.real_path, f.last_mtime_ns)
         self._start_at_end = False
         self._scanned.set()
 
@@ -354,6 +358,10 @@ class Tailer:
               from_start: bool = False, expect: InodeKey | None = None) -> _TrackedFile | None:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            # gone since the glob (rotated, deleted): the next scan finds where it went
+            log.info("%s vanished before it was opened", path)
+            return None
         except OSError as exc:
             log.warning("cannot open %s: %s", path, exc.strerror)
             return None

@@ -73,6 +73,39 @@ async def test_a_generation_rotated_away_before_a_scan_that_saw_the_path_empty_i
     assert got == lines_of(numbered("g", 0, 200))
 
 
+async def test_generations_renamed_between_a_scans_glob_and_its_open_are_all_read(
+        tmp_path: Path) -> None:
+    """A writer rotating while the tailer scans: the file the glob saw is renamed before it
+    is opened (twice), and once the path is empty when it is opened. Five generations, each
+    read once and in order (case 3 lost app.log.4 this way under load). The renames run
+    inside the scan, right after its glob, so the interleaving is exact."""
+    log = tmp_path / "app.log"
+    gen = [numbered(f"g{i}", 0, 50) for i in range(1, 6)]
+    run = TailRun([str(tmp_path / "*.log")], poll_interval_ms=20)
+    await run.start()
+    assert run.tailer is not None
+    glob_files = run.tailer._matching_paths
+    steps = iter([
+        (lambda: log.write_bytes(gen[0]),
+         lambda: (os.rename(log, tmp_path / "app.log.1"), log.write_bytes(gen[1]))),
+        (lambda: (os.rename(log, tmp_path / "app.log.2"), log.write_bytes(gen[2]),
+                  os.rename(log, tmp_path / "app.log.3"), log.write_bytes(gen[3])),
+         lambda: os.rename(log, tmp_path / "app.log.4")),
+        (lambda: log.write_bytes(gen[4]), lambda: None)])
+
+    def writer_racing_the_scan() -> dict[tuple[int, int], str]:
+        before, after = next(steps, (lambda: None, lambda: None))
+        before()
+        found = glob_files()
+        after()
+        return found
+
+    run.tailer._matching_paths = writer_racing_the_scan  # type: ignore[method-assign]
+    got = await run.wait_for(250, timeout=20)
+    await run.stop()
+    assert got == [line for g in gen for line in lines_of(g)]
+
+
 async def test_case_03_rotation_by_rename_under_heavy_writes_loses_nothing(
         tmp_path: Path) -> None:
     """Writing fast while renaming every ~200 KB: every line once, offsets within files."""
