@@ -105,6 +105,10 @@ DEFAULT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(?i)crontab.*(replace|edit|delete|install)",
         r"(?i)auditctl|audit rule|config(uration)? changed",
         r"(?i)type=(ADD_USER|DEL_USER|ADD_GROUP|DEL_GROUP|USER_MGMT|CONFIG_CHANGE|USER_CHAUTHTOK)",
+        # an operator's maintenance action (labelling guide: BGL `PrepareForService ... as part
+        # of Service Action`; vSphere's and web apps' maintenance mode)
+        r"(?i)\bas part of service action\b|\bservice action \d+ (started|ended|completed)|"
+        r"\b(entering|entered|enter) maintenance mode\b|maintenance mode (on|enabled|entered)",
     )),
     ("login", (
         r"(?i)accepted (password|publickey|keyboard-interactive|gssapi)",

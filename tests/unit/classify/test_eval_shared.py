@@ -22,13 +22,13 @@ from tests.conftest import REPO, shared_path
 
 # system -> minimum macro-F1 per line of the combined classifier (rules + model, agent order)
 FLOORS: dict[str, float] = {
-    "Android": 0.90, "BGL": 0.60, "HDFS": 0.98, "HPC": 0.50, "Hadoop": 0.98,
+    "Android": 0.90, "BGL": 0.93, "HDFS": 0.98, "HPC": 0.50, "Hadoop": 0.98,
     "Linux": 0.92, "auth_dev": 0.98,                                       # development
     "Apache": 0.98, "HealthApp": 0.91, "OpenSSH": 0.98, "OpenStack": 0.96,
     "Proxifier": 0.98, "Spark": 0.97, "Zookeeper": 0.92, "Audit": 0.76,  # held out
 }
 # split -> minimum mean macro-F1 per line (combined) and maximum mean false-alarm rate
-MEAN_FLOOR = {"development": 0.84, "held_out": 0.93}
+MEAN_FLOOR = {"development": 0.88, "held_out": 0.93}
 FALSE_ALARM_MEAN_CEILING = {"development": 0.064, "held_out": 0.012}
 FALSE_ALARM_CEILING = 0.295  # worst single system (HPC)
 

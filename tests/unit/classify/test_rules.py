@@ -208,3 +208,12 @@ def test_every_rule_of_the_four_precise_categories_decides() -> None:
 def test_a_user_rule_set_decides_nothing_by_crash_evidence() -> None:
     """decides() is about the built-in rules; a set without them has no crash rule."""
     assert not RuleSet([], use_defaults=False).decides(b"dumped core", "error")
+
+
+@pytest.mark.parametrize("line", [
+    b"NULL HARDWARE WARNING PrepareForService shutting down Node card(mLctn(R63-M0-N2)) as part "
+    b"of Service Action 343",
+    b"vpxd: Host esx-07.example.com entered maintenance mode",
+    b"nextcloud: Maintenance mode enabled"])
+def test_an_operators_maintenance_action_is_admin_change(line: bytes) -> None:
+    assert RuleSet([]).match(line) == "admin_change"
