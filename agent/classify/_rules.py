@@ -27,10 +27,11 @@ CATEGORIES = ("failed_login", "security_alert", "admin_change", "login", "error"
 # Measured on the shared data (scripts/eval_classify.py): 753 lines match, all labelled error
 # (BGL 753 of 753; HPC 1); on 200,000 generated lines 1,377 match, all error.
 CRASH_RULES: tuple[str, ...] = (
-    r"(?i)\bcore dumped|dumped core|\bgenerat\w* (\d+ )?core\b|\bcore (dump|file)s?\b",
+    r"(?i)\bcore dumped|dumped core|\bgenerat\w* (\d+ )?core\b|"
+    r"\b(saved|wrote|writing|written) core\b|\bcore (dump|file)s? (of|for) (pid|process|program)",
     r"(?i)\bsegfault at\b|segmentation fault|\bfatal signal|\bSIG(SEGV|ABRT|BUS|ILL)\b|"
     r"stack smashing",
-    r"(?i)kernel panic|\bpanic\b|assertion .*failed|Traceback \(most recent call last\)|"
+    r"(?i)kernel panic|\bpanic\b(?!\s*=)|assertion .*failed|Traceback \(most recent call last\)|"
     r"OutOfMemoryError|Out of memory: Kill|oom-kill",
 )
 

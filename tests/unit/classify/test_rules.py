@@ -182,7 +182,8 @@ def test_built_in_layers_judge_the_head_of_a_huge_line_and_user_rules_all_of_it(
     b"Kernel panic - not syncing: Fatal exception in interrupt",
     b"Traceback (most recent call last):",
     b"java.lang.OutOfMemoryError: Java heap space",
-    b"kernel: Out of memory: Killed process 3312 (java) total-vm:8123456kB"])
+    b"kernel: Out of memory: Killed process 3312 (java) total-vm:8123456kB",
+    b"abrt-hook-ccpp: Saved core dump of pid 4412 (/usr/bin/python3) to /var/spool/abrt"])
 def test_crash_evidence_is_an_error_that_a_rule_decides(line: bytes) -> None:
     rules = RuleSet([])
     assert rules.match(line) == "error"
@@ -217,3 +218,13 @@ def test_a_user_rule_set_decides_nothing_by_crash_evidence() -> None:
     b"nextcloud: Maintenance mode enabled"])
 def test_an_operators_maintenance_action_is_admin_change(line: bytes) -> None:
     assert RuleSet([]).match(line) == "admin_change"
+
+
+@pytest.mark.parametrize("line", [
+    b"kernel: Kernel command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1 console=ttyS0 panic=1",
+    b"limits: core file size (blocks, -c) unlimited",
+    b"sysctl: kernel.core_pattern = |/usr/lib/systemd/systemd-coredump %P %u %g"])
+def test_routine_lines_naming_panics_or_core_files_are_no_crash(line: bytes) -> None:
+    """A boot parameter or a limit is not a crash: no rule decides these lines."""
+    rules = RuleSet([])
+    assert not rules.decides(line, rules.match(line))
