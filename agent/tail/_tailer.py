@@ -27,6 +27,7 @@ import glob
 import hashlib
 import logging
 import os
+import re
 import stat
 import time
 from collections import deque
@@ -48,6 +49,10 @@ InodeKey = tuple[int, int]
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
 MIN_SCAN_SPACING_SECS = 0.05
 COARSE_MTIME_SLACK_NS = 20_000_000  # file times tick coarsely (jiffies): compare with slack
+# What a rotator appends to a file's name: `.1`, `-20261204`, `.2026-12-04_17-00`,
+# `.20261204-171500` (logrotate, Python's and log4j's handlers, the kubelet). Siblings with
+# other suffixes (`.bak`, `.secret`, `ger` of app.logger) are other files, never generations.
+ROTATED_SUFFIX = re.compile(r"[._-]\d[\w.:-]*")
 RECENT_CONTENTS = 256  # truncated/closed files remembered to recognise copies of them
 
 
@@ -104,7 +109,7 @@ class _TrackedFile:
         self.identity = identity
         self.splitter = splitter
         self.last_data = now                          # monotonic time bytes last arrived
-        self.last_mtime_ns = 0                        # mtime when last read
+        self.last_mtime_ns = 0                        # mtime when last read (or opened)
         self.unreachable_since: float | None = None   # rotated away or deleted
         self.predecessor: InodeKey | None = None      # read only after this one is drained
         # Opened past its start on our own judgement (a copy, or read_from=end): the cursor
@@ -166,9 +171,10 @@ class Tailer:
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
         self._sizes: dict[InodeKey, int] = {}
         self._last_scan = float("-inf")
-        # Wall time of the first scan (None until then): a generation of a path first seen
-        # later may have been created, written and renamed away at any time since.
-        self._first_scan_wall_ns: int | None = None
+        # Earliest wall time of any scan (None until the first): a generation of a path
+        # first seen later may have been created, written and renamed away at any time
+        # since. The earliest, not the first: a clock stepped back must not hide them.
+        self._earliest_scan_wall_ns: int | None = None
         self._warned_limit = self._warned_empty = False
         self._changed = asyncio.Event()
         self._scanned = asyncio.Event()  # set after the first scan: files are being tailed
@@ -275,9 +281,9 @@ class Tailer:
     def _scan(self) -> None:
         now = self._monotonic()
         self._last_scan = now
-        first_scan_ns = self._first_scan_wall_ns
-        if first_scan_ns is None:
-            self._first_scan_wall_ns = self._wall_ns()
+        first_scan_ns = self._earliest_scan_wall_ns
+        wall = self._wall_ns()
+        self._earliest_scan_wall_ns = wall if first_scan_ns is None else min(first_scan_ns, wall)
         found = self._matching_paths()
         # Files renamed while the agent was stopped: the file now at a saved cursor's path
         # is read after the one the cursor was taken from, wherever that went.
@@ -381,6 +387,9 @@ class Tailer:
             log.warning("cannot read %s: %s", path, exc.strerror)
             return None
         f = _TrackedFile(path, fd, identity, splitter, now)
+        # A bound for its later generations even if it is rotated before its first read (a
+        # successor waiting on its predecessor): 0 would take every sibling ever written.
+        f.last_mtime_ns = st.st_mtime_ns
         f.needs_cursor = splitter.start > 0 and not self._resumed
         if predecessor is not None and predecessor in self._files:
             f.predecessor = predecessor
@@ -524,7 +533,9 @@ class Tailer:
             return rotated.key
         for entry in entries:
             name = entry.name
-            if not name.startswith(base) or name == base or name.endswith(COMPRESSED_SUFFIXES):
+            if (not name.startswith(base) or not ROTATED_SUFFIX.fullmatch(name, len(base))
+                    or name.endswith(COMPRESSED_SUFFIXES)
+                    or any(fnmatch.fnmatch(entry.path, ex) for ex in self._config.exclude)):
                 continue
             try:
                 st = entry.stat()
