@@ -24,6 +24,7 @@ Modes:
             unclassified
 
 Usage: python scripts/eval_classify.py [--json FILE] [--systems A,B] [--model DIR]
+                                       [--min-confidence P]
        python scripts/eval_classify.py --errors [--systems BGL]  # development systems only
 """
 
@@ -142,7 +143,8 @@ def model_config(model_dir: Path | None, base: ClassifyConfig) -> ClassifyConfig
                                                              manifest["labels"], strict=True)])
 
 
-def predict(systems: list[System], model_dir: Path | None = None
+def predict(systems: list[System], model_dir: Path | None = None,
+            min_confidence: float | None = None
             ) -> tuple[dict[str, dict[str, list[str]]], dict[str, float]]:
     """Predictions per system and mode, and timing figures."""
     rules = RuleSet([], use_defaults=True)
@@ -152,7 +154,10 @@ def predict(systems: list[System], model_dir: Path | None = None
         default_rules=False, cache_persist=False, model_min_confidence=0.0)))
     startup = time.perf_counter() - started
     # exactly the agent's default (with the other model file when asked)
-    agent = Classifier(model_config(model_dir, ClassifyConfig(cache_persist=False)))
+    agent_config = ClassifyConfig(cache_persist=False)
+    if min_confidence is not None:
+        agent_config = replace(agent_config, model_min_confidence=min_confidence)
+    agent = Classifier(model_config(model_dir, agent_config))
     out: dict[str, dict[str, list[str]]] = {}
     model_secs = 0.0
     try:
@@ -196,8 +201,8 @@ def generator_overlap(systems: list[System], data: Path = DATA) -> dict[str, flo
 
 
 def evaluate(systems: list[System], model_dir: Path | None = None,
-             data: Path = DATA) -> dict[str, object]:
-    preds, timing = predict(systems, model_dir)
+             data: Path = DATA, min_confidence: float | None = None) -> dict[str, object]:
+    preds, timing = predict(systems, model_dir, min_confidence)
     overlap = generator_overlap(systems, data)
     table: dict[str, dict[str, dict[str, float]]] = {}
     for s in systems:
@@ -328,6 +333,8 @@ def main() -> int:
     parser.add_argument("--systems", default=",".join(ALL_SYSTEMS))
     parser.add_argument("--model", type=Path, help="a trained model directory (manifest.json "
                         "+ GGUF, from `sealtail model train --out DIR`) instead of the shipped one")
+    parser.add_argument("--min-confidence", type=float, metavar="P",
+                        help="classify.model_min_confidence for `both` (default: the agent's)")
     parser.add_argument("--errors", action="store_true",
                         help="print the mislabelled templates of the chosen development systems")
     parser.add_argument("--mode", default="both", choices=MODES, help="mode for --errors")
@@ -345,7 +352,7 @@ def main() -> int:
                      f"{', '.join(held)} are held out: tuning on them would make their figures "
                      "meaningless")
     systems = [load_system(n) for n in names]
-    result = evaluate(systems, ns.model)
+    result = evaluate(systems, ns.model, min_confidence=ns.min_confidence)
     preds = result["preds"]
     assert isinstance(preds, dict)
     print(errors(systems, preds, ns.mode) if ns.errors else report(systems, result))
