@@ -29,7 +29,8 @@ CATEGORIES = ("failed_login", "security_alert", "admin_change", "login", "error"
 CRASH_RULES: tuple[str, ...] = (
     r"(?i)\bcore dumped|dumped core|\bgenerat\w* (\d+ )?core\b|"
     r"\b(saved|wrote|writing|written) core\b|\bcore (dump|file)s? (of|for) (pid|process|program)",
-    r"(?i)\bsegfault at\b|segmentation fault|\bfatal signal|\bSIG(SEGV|ABRT|BUS|ILL)\b|"
+    r"(?i)\bsegfault at\b|segmentation fault|\bfatal signal|"
+    r"\bSIG(SEGV|ABRT|BUS|ILL)\b(?!.*\bhandler)|"  # not "installed SIGSEGV handler"
     r"stack smashing",
     r"(?i)kernel panic|\bpanic\b(?!\s*=)|assertion .*failed|Traceback \(most recent call last\)|"
     r"OutOfMemoryError|Out of memory: Kill|oom-kill",

@@ -183,7 +183,8 @@ def test_built_in_layers_judge_the_head_of_a_huge_line_and_user_rules_all_of_it(
     b"Traceback (most recent call last):",
     b"java.lang.OutOfMemoryError: Java heap space",
     b"kernel: Out of memory: Killed process 3312 (java) total-vm:8123456kB",
-    b"abrt-hook-ccpp: Saved core dump of pid 4412 (/usr/bin/python3) to /var/spool/abrt"])
+    b"abrt-hook-ccpp: Saved core dump of pid 4412 (/usr/bin/python3) to /var/spool/abrt",
+    b"*** SIGSEGV (@0x0) received by PID 4412 (TID 0x7f3a) from PID 0; stack trace: ***"])
 def test_crash_evidence_is_an_error_that_a_rule_decides(line: bytes) -> None:
     rules = RuleSet([])
     assert rules.match(line) == "error"
@@ -223,7 +224,8 @@ def test_an_operators_maintenance_action_is_admin_change(line: bytes) -> None:
 @pytest.mark.parametrize("line", [
     b"kernel: Kernel command line: BOOT_IMAGE=/vmlinuz root=/dev/vda1 console=ttyS0 panic=1",
     b"limits: core file size (blocks, -c) unlimited",
-    b"sysctl: kernel.core_pattern = |/usr/lib/systemd/systemd-coredump %P %u %g"])
+    b"sysctl: kernel.core_pattern = |/usr/lib/systemd/systemd-coredump %P %u %g",
+    b"crashpad: installed SIGSEGV handler for pid 4412"])
 def test_routine_lines_naming_panics_or_core_files_are_no_crash(line: bytes) -> None:
     """A boot parameter or a limit is not a crash: no rule decides these lines."""
     rules = RuleSet([])
