@@ -166,9 +166,6 @@ class Tailer:
         self._recent: deque[_Content] = deque(maxlen=RECENT_CONTENTS)
         self._start_at_end = first_start and config.read_from == "end"
         self._started = False
-        # Files matched but not opened for want of a slot (tail.max_open_files), with the path
-        # they were last seen at: found again by inode if they are renamed out of the globs.
-        self._waiting: dict[InodeKey, str] = {}
         # Files closed because they were idle, with their size then: reopened when it changes.
         self._idle_closed: dict[InodeKey, int] = {}
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
@@ -316,8 +313,6 @@ class Tailer:
             successor_of[f.path] = self._find_missed_generations(
                 _Occupant(f.key, f.real_path, f.last_mtime_ns), found, now)
         self._reopen_idle_closed_if_rotated(found, now)
-        for path, key in self._open_waiting_if_rotated(found, now).items():
-            successor_of.setdefault(path, key)
         waiting = 0
         # A predecessor is opened before its successor, or the successor would not wait.
         first = set(successor_of.values())
@@ -329,9 +324,7 @@ class Tailer:
                 continue  # closed while idle and still unchanged
             if len(self._files) >= self._config.max_open_files:
                 waiting += 1
-                self._waiting[key] = path
                 continue
-            self._waiting.pop(key, None)
             self._idle_closed.pop(key, None)
             before = self._history.get(path)
             if before is None and first_scan_ns is not None:
@@ -503,34 +496,6 @@ class Tailer:
             if f is not None:
                 f.unreachable_since = now
                 self._rotations += 1
-
-    def _open_waiting_if_rotated(self, found: dict[InodeKey, str],
-                                 now: float) -> dict[str, InodeKey]:
-        """A file waiting for a slot that left the globs (rotated while it waited): open it
-        where it went, once a slot is free, and read it to its end before its path's new
-        file. Returns {path it left: its key} for the files opened."""
-        opened: dict[str, InodeKey] = {}
-        for key, path in list(self._waiting.items()):
-            if key in found or key in self._files:
-                continue  # still matched: the scan opens it when a slot frees
-            moved = _find_inode(Path(os.path.realpath(path)).parent, key)
-            if moved is None:
-                del self._waiting[key]  # deleted before it could be read: nothing left
-                log.warning("%s was deleted while waiting for a free slot "
-                            "(tail.max_open_files=%d); its lines were not read", path,
-                            self._config.max_open_files)
-                continue
-            if len(self._files) >= self._config.max_open_files:
-                continue  # still no slot: look for it by inode again next scan
-            del self._waiting[key]
-            f = self._open(moved, now, expect=key)
-            if f is not None:
-                f.unreachable_since = now
-                self._rotations += 1
-                opened[path] = f.key
-                log.info("%s was rotated to %s while waiting for a slot; reading it", path,
-                         moved)
-        return opened
 
     def _resume_rotated_while_stopped(self, found: dict[InodeKey, str], now: float) -> None:
         """A saved file renamed out of the globs while the agent was stopped: drain it."""

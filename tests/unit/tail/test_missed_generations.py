@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.unit.tail.harness import TailRun, assert_exactly_once, numbered
-from tests.unit.tail.harness import numbers as numbers_of
 
 
 def lines_of(data: bytes) -> list[bytes]:
@@ -160,27 +159,3 @@ async def test_a_path_empty_for_a_while_after_its_file_was_forgotten_rereads_not
     got = await run.settle(0.3)
     await run.stop()
     assert got == lines_of(g1) + lines_of(g2)
-
-
-async def test_a_file_waiting_for_a_slot_and_then_rotated_is_read_before_its_successor(
-        tmp_path: Path) -> None:
-    """tail.max_open_files=1: app.log waits while a.log holds the slot, and is renamed out of
-    the globs before the slot frees; it is found by inode and read, then the new app.log."""
-    busy = tmp_path / "a.log"
-    log = tmp_path / "app.log"
-    busy.write_bytes(numbered("busy", 0, 5))
-    log.write_bytes(numbered("g1", 0, 10))
-    os.utime(log, ns=(time.time_ns() - 10**10, time.time_ns() - 10**10))  # written earlier
-    run = TailRun([str(tmp_path / "*.log")], max_open_files=1, close_idle_secs=0.5)
-    await run.start()
-    await asyncio.sleep(0.1)
-    os.rename(log, tmp_path / "app.log.1")
-    log.write_bytes(numbered("g2", 0, 10))
-    await run.wait_for(25, timeout=10)
-    got = await run.settle(0.5)
-    await run.stop()
-    assert_exactly_once(got, lines_of(numbered("busy", 0, 5)) + lines_of(numbered("g1", 0, 10))
-                        + lines_of(numbered("g2", 0, 10)))
-    assert numbers_of(got, "g2") == list(range(10))
-    first_g2 = got.index(lines_of(numbered("g2", 0, 1))[0])
-    assert all(line in got[:first_g2] for line in lines_of(numbered("g1", 0, 10)))
