@@ -281,9 +281,10 @@ class Tailer:
     def _scan(self) -> None:
         now = self._monotonic()
         self._last_scan = now
-        first_scan_ns = self._earliest_scan_wall_ns
+        earliest_scan_ns = self._earliest_scan_wall_ns  # of the scans before this one
         wall = self._wall_ns()
-        self._earliest_scan_wall_ns = wall if first_scan_ns is None else min(first_scan_ns, wall)
+        self._earliest_scan_wall_ns = wall if earliest_scan_ns is None else min(earliest_scan_ns,
+                                                                                wall)
         found = self._matching_paths()
         # Files renamed while the agent was stopped: the file now at a saved cursor's path
         # is read after the one the cursor was taken from, wherever that went.
@@ -327,13 +328,13 @@ class Tailer:
                 continue
             self._idle_closed.pop(key, None)
             before = self._history.get(path)
-            if before is None and first_scan_ns is not None:
-                # Never seen occupied: its generations may go back to the first scan, not
+            if before is None and earliest_scan_ns is not None:
+                # Never seen occupied: its generations may go back to the earliest scan, not
                 # just the previous one. A writer stalled between its rename and its next
                 # open leaves the path empty for a scan, and the generation written before
                 # that scan was lost (TAILING-CASES 3 under load: app.log.1 missed).
                 before = _Occupant((-1, -1), os.path.realpath(path),
-                                   first_scan_ns - COARSE_MTIME_SLACK_NS)
+                                   earliest_scan_ns - COARSE_MTIME_SLACK_NS)
             if path not in successor_of and before is not None and before.key != key:
                 # A new file where another was: the rotation completed, possibly more than
                 # once since we last looked (the path may even have been empty meanwhile).
