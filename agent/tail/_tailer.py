@@ -14,8 +14,10 @@ How a file is recognised (the whole kind of fault behind most lost or repeated l
   that, nothing else remembers which content the copy repeats.
 * After a rotation, the new file at a path is read only once the rotated one is drained,
   so lines leave in the order they were written. Generations renamed away before any scan
-  saw them (two rotations in one interval) are found in the directory by name and age.
-* Timers use the monotonic clock; wall-clock time only stamps lines.
+  saw them (two rotations in one interval) are found in the directory by name (a rotation
+  suffix: `.1`, `-20261204`...) and age (modified since the path's last file was read, or
+  for a new path since the earliest scan: file times are wall-clock times).
+* Timers use the monotonic clock; wall-clock time stamps lines and dates the search above.
 """
 
 from __future__ import annotations
