@@ -127,6 +127,18 @@ def test_collector_killed_during_ingest_loses_and_duplicates_nothing(
         assert agent.stop() == 0
 
 
+def settled_lines_read(agent: Agent, quiet_secs: float = 1.5) -> int | None:
+    """The agent's lines_read if it has not changed for `quiet_secs`, else None."""
+    def lines_read() -> object:
+        tail = agent_status(agent).get("tail")
+        return tail.get("lines_read") if isinstance(tail, dict) else None
+
+    before = lines_read()
+    time.sleep(quiet_secs)
+    after = lines_read()
+    return after if isinstance(after, int) and after == before else None
+
+
 def test_collector_down_longer_than_the_spool_holds_stops_reading_then_catches_up(
         tmp_path: Path, collector: Collector, agent_key: Path) -> None:
     """With the spool full the agent stops reading (backpressure, nothing dropped), says so
@@ -144,7 +156,11 @@ def test_collector_down_longer_than_the_spool_holds_stops_reading_then_catches_u
     try:
         wait_until(lambda: agent_status(agent).get("state") == "spool_full", 30,
                    message="agent reports a full spool")
-        read_before = agent_status(agent)["tail"]["lines_read"]  # type: ignore[index]
+        # The spool fills first; the tailer stops once the two inter-stage queues behind it
+        # are full too (2 x QUEUE_BATCHES reads of 4 KiB, about 13k of these lines), which
+        # can take a few status intervals on a busy machine. Then reading stays stopped.
+        read_before = wait_until(lambda: settled_lines_read(agent), 30,
+                                 message="reading stops")
         time.sleep(2)
         status = agent_status(agent)
         assert status["tail"]["lines_read"] == read_before < len(written) / 2  # type: ignore[index]
