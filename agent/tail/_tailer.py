@@ -128,9 +128,12 @@ class _TrackedFile:
         return Cursor(self.path, self.identity, s.start, before_hash, len(s.tail), s.mid_line)
 
     def content(self) -> _Content:
-        c = self.cursor()
-        return _Content(c.identity.fingerprint, c.identity.fingerprint_length, c.offset,
-                        c.before_hash, c.before_length)
+        return _cursor_content(self.cursor())
+
+
+def _cursor_content(c: Cursor) -> _Content:
+    return _Content(c.identity.fingerprint, c.identity.fingerprint_length, c.offset,
+                    c.before_hash, c.before_length)
 
 
 class Tailer:
@@ -433,9 +436,7 @@ class Tailer:
             log.warning("%s: %s; not resuming at the saved offset", path, problem)
             # Its old content may live on in a copy (copytruncate): remember it. And this
             # file may itself be a copy of something read (a reused inode number): go on.
-            self._recent.append(_Content(saved.identity.fingerprint,
-                                         saved.identity.fingerprint_length, saved.offset,
-                                         saved.before_hash, saved.before_length))
+            self._recent.append(_cursor_content(saved))
             copy_of = self._copy_offset(fd, identity, size)
             if copy_of:
                 return self._copy_splitter(fd, copy_of, path)
@@ -463,8 +464,7 @@ class Tailer:
         content ends; else 0."""
         open_files = {f.content(): f.fd for f in self._files.values()}
         candidates = [*open_files, *self._recent]
-        candidates += [_Content(c.identity.fingerprint, c.identity.fingerprint_length, c.offset,
-                                c.before_hash, c.before_length) for c in self._saved.values()]
+        candidates += [_cursor_content(c) for c in self._saved.values()]
         best = 0
         for c in candidates:
             if c.offset <= best or c.fingerprint_length == 0 or size < c.fingerprint_length:
@@ -510,7 +510,9 @@ class Tailer:
             if path is None and directory.is_dir():
                 # Gone from a directory we can read: deleted, or moved where no glob looks.
                 # (A missing directory may be a volume not mounted yet: keep the cursor.)
-                del self._saved[key]
+                # What it delivered may live on in a copy not yet seen (copytruncate, then
+                # the original deleted while stopped): remember it to recognise the copy.
+                self._recent.append(_cursor_content(self._saved.pop(key)))
                 self._forget(key, cursor.path, "no longer in its directory")
                 continue
             if path is None or not _same_content(path, cursor):

@@ -100,3 +100,23 @@ async def test_a_saved_cursor_is_kept_while_its_directory_is_missing(tmp_path: P
     await run.settle()
     await run.stop()
     assert_exactly_once(got, numbered("a", 0, 30).split(b"\n")[:-1])
+
+
+async def test_a_copy_first_seen_after_a_restart_whose_original_was_deleted_is_not_read_again(
+        tmp_path: Path) -> None:
+    """copytruncate, then the original deleted, all while stopped: the original's cursor is
+    dropped (its file is gone), but what it delivered still marks the copy as read (found
+    by the property test)."""
+    log = tmp_path / "app.log"
+    run = TailRun([str(tmp_path / "app.log*")])
+    log.write_bytes(numbered("a", 0, 5))
+    await run.start()
+    await run.wait_for(5)
+    await run.stop()
+    (tmp_path / "app.log.1").write_bytes(log.read_bytes())
+    os.truncate(log, 0)
+    log.unlink()
+    await run.start()
+    got = await run.settle(0.3)
+    await run.stop()
+    assert_exactly_once(got, numbered("a", 0, 5).split(b"\n")[:-1])
