@@ -461,26 +461,48 @@ class Tailer:
 
     def _copy_offset(self, fd: int, identity: FileIdentity, size: int) -> int:
         """If this new file starts with content another file already delivered, where that
-        content ends; else 0."""
-        open_files = {f.content(): f.fd for f in self._files.values()}
-        candidates = [*open_files, *self._recent]
-        candidates += [_cursor_content(c) for c in self._saved.values()]
-        best = 0
-        for c in candidates:
-            if c.offset <= best or c.fingerprint_length == 0 or size < c.fingerprint_length:
-                continue
-            if c.fingerprint != _hash_at(fd, c.fingerprint_length, 0):
-                continue
+        content ends; else 0.
+
+        Runs for every file opened or starting to wait, against every open file, recent
+        content and saved cursor: so the new file's head is read once, its prefix hashes
+        are shared, and a candidate's content is built only when its fingerprint matches
+        (5,000 files found at once took 18 s to open when each was compared in full)."""
+        head = read_at(fd, min(size, FINGERPRINT_BYTES), 0)
+        prefix_digests: dict[int, bytes] = {}
+
+        def starts_with(fingerprint: bytes, length: int) -> bool:
+            if length == 0 or size < length:
+                return False
+            digest = prefix_digests.get(length)
+            if digest is None:
+                digest = prefix_digests[length] = hashlib.sha256(head[:length]).digest()
+            return digest == fingerprint
+
+        def copied_up_to(c: _Content, open_fd: int | None) -> int:
             if size >= c.offset:
                 if c.before_length and _hash_at(fd, c.before_length,
                                                 c.offset - c.before_length) != c.before_hash:
-                    continue
-            elif c in open_files:
-                if not _same_bytes(fd, open_files[c], size):
-                    continue  # same long header, different content: a different file
+                    return 0
+            elif open_fd is not None:
+                if not _same_bytes(fd, open_fd, size):
+                    return 0  # same long header, different content: a different file
             elif c.fingerprint_length < FINGERPRINT_BYTES:
-                continue  # shorter than what was read, and too short to judge by its prefix
-            best = min(c.offset, size)
+                return 0  # shorter than what was read, and too short to judge by its prefix
+            return min(c.offset, size)
+
+        best = 0
+        for f in self._files.values():
+            ident = f.identity
+            if f.splitter.start > best and starts_with(ident.fingerprint,
+                                                       ident.fingerprint_length):
+                best = max(best, copied_up_to(f.content(), f.fd))
+        for c in self._recent:
+            if c.offset > best and starts_with(c.fingerprint, c.fingerprint_length):
+                best = max(best, copied_up_to(c, None))
+        for saved in self._saved.values():
+            ident = saved.identity
+            if saved.offset > best and starts_with(ident.fingerprint, ident.fingerprint_length):
+                best = max(best, copied_up_to(_cursor_content(saved), None))
         return best
 
     def _reopen_idle_closed_if_rotated(self, found: dict[InodeKey, str], now: float) -> None:
