@@ -38,6 +38,7 @@ proto: install
 bench: install
 	$(BIN)/python scripts/bench_e2e.py
 	$(BIN)/python scripts/bench_classify.py
+	$(BIN)/python scripts/bench_tail_scan.py
 
 # Classifier quality on ../shared/data (read in place; evaluation only, never training data).
 eval: install

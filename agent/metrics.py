@@ -8,6 +8,7 @@ loop's state). Names follow ``sealtail_<stage>_<noun>_<unit>_total`` for counter
 Agent::
 
     sealtail_tail_lines_total, sealtail_tail_read_bytes_total, sealtail_tail_files_open,
+    sealtail_tail_files_waiting,
     sealtail_tail_rotations_total, sealtail_tail_truncations_total,
     sealtail_tail_truncated_lines_total, sealtail_tail_nul_skipped_bytes_total,
     sealtail_tail_copy_skipped_bytes_total, sealtail_tail_unread_dropped_bytes_total
@@ -86,6 +87,8 @@ class AgentMetrics(Collector):
         yield _counter("sealtail_tail_lines", "Lines read from files.", t.lines_read)
         yield _counter("sealtail_tail_read_bytes", "Bytes read from files.", t.bytes_read)
         yield _gauge("sealtail_tail_files_open", "Files held open.", t.files_open)
+        yield _gauge("sealtail_tail_files_waiting",
+                     "Matched files waiting for a slot (tail.max_open_files).", t.files_waiting)
         yield _counter("sealtail_tail_rotations", "Files rotated away or deleted while tailed.",
                        t.rotations)
         yield _counter("sealtail_tail_truncations", "Files truncated or rewritten in place.",
@@ -98,7 +101,9 @@ class AgentMetrics(Collector):
         yield _counter("sealtail_tail_copy_skipped_bytes",
                        "Bytes of copies (copytruncate) not read twice.", t.copies_skipped_bytes)
         yield _counter("sealtail_tail_unread_dropped_bytes",
-                       "Bytes of rotated files closed unread (tail.max_rotated_open_secs).",
+                       "Bytes never read: rotated files held too long "
+                       "(tail.max_rotated_open_secs), files deleted while waiting for a slot "
+                       "(tail.max_open_files).",
                        t.unread_bytes_dropped)
 
         by_category = CounterMetricFamily("sealtail_classify_lines",

@@ -17,6 +17,9 @@ How a file is recognised (the whole kind of fault behind most lost or repeated l
   saw them (two rotations in one interval) are found in the directory by name (a rotation
   suffix: `.1`, `-20261204`...) and age (modified since the path's last file was read, or
   for a new path since the earliest scan: file times are wall-clock times).
+* Past tail.max_open_files, files wait for a slot without a descriptor but with a cursor
+  (their first bytes, where reading will start): followed by inode and checked by content
+  like open files, and read, in order, before their path's next file.
 * Timers use the monotonic clock; wall-clock time stamps lines and dates the search above.
 """
 
@@ -34,7 +37,7 @@ import stat
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +64,7 @@ RECENT_CONTENTS = 256  # truncated/closed files remembered to recognise copies o
 @dataclass(frozen=True, slots=True)
 class TailStatistics:
     files_open: int
+    files_waiting: int  # matched, but waiting for a slot (tail.max_open_files)
     lines_read: int
     bytes_read: int
     rotations: int
@@ -89,6 +93,20 @@ class _Occupant:
     key: InodeKey
     real_path: str
     last_mtime_ns: int
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A matched file not opened for want of a slot (tail.max_open_files). Its cursor in
+    `Tailer._saved` (emitted too, so a restart knows it) holds its first bytes and where
+    reading will start: it is followed like an open file, by inode and checked by content,
+    through renames, rotations and a repointed symlink."""
+
+    path: str
+    real_path: str
+    last_mtime_ns: int
+    predecessor: InodeKey | None  # the file its path held before: read first
+    size: int  # when last seen: what is lost if it goes before it gets a slot
 
 
 class CursorKeeper(Protocol):
@@ -173,6 +191,9 @@ class Tailer:
         self._started = False
         # Files closed because they were idle, with their size then: reopened when it changes.
         self._idle_closed: dict[InodeKey, int] = {}
+        # Files waiting for a slot, in the order they get one; cursors not yet emitted.
+        self._waiting: dict[InodeKey, _Waiting] = {}
+        self._waiting_cursors: list[Cursor] = []
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
         self._sizes: dict[InodeKey, int] = {}
         self._last_scan = float("-inf")
@@ -189,7 +210,8 @@ class Tailer:
     def statistics(self) -> TailStatistics:
         open_files = self._files.values()
         return TailStatistics(
-            files_open=len(self._files), lines_read=self._lines, bytes_read=self._bytes,
+            files_open=len(self._files), files_waiting=len(self._waiting),
+            lines_read=self._lines, bytes_read=self._bytes,
             rotations=self._rotations, truncations=self._truncations,
             truncated_lines=self._truncated_lines
             + sum(f.splitter.truncated_lines for f in open_files),
@@ -207,6 +229,9 @@ class Tailer:
             if key not in still and f.unreachable_since is None:
                 f.unreachable_since = now
                 log.info("no longer matched by tail.paths: %s (reading it to its end)", f.path)
+        for key in [k for k in self._waiting if k not in still]:
+            log.info("no longer matched by tail.paths: %s (was waiting for a slot)",
+                     self._waiting.pop(key).path)
         self._last_scan = float("-inf")  # rescan on the next turn
         self._changed.set()
 
@@ -319,34 +344,38 @@ class Tailer:
             successor_of[f.path] = self._find_missed_generations(
                 _Occupant(f.key, f.real_path, f.last_mtime_ns), found, now)
         self._reopen_idle_closed_if_rotated(found, now)
-        waiting = 0
-        # A predecessor is opened before its successor, or the successor would not wait.
+        self._follow_waiting(found, now, successor_of)
+        # A predecessor is opened before its successor, or the successor would not wait;
+        # then files waiting for a slot, longest-waiting first; then new ones in glob order.
         first = set(successor_of.values())
-        for key, path in sorted(found.items(), key=lambda item: item[0] not in first):
+        rank = {key: i for i, key in enumerate(self._waiting)}
+        # A waiting file that an open one must follow gets a slot even at the limit: the
+        # open one cannot be read (or closed) before it, and holds its slot meanwhile.
+        needed = {f.predecessor for f in self._files.values()} & rank.keys()
+        for key, path in sorted(found.items(),
+                                key=lambda item: (item[0] not in first,
+                                                  rank.get(item[0], len(rank)))):
             if key in self._files:
                 continue
             closed_at = self._idle_closed.get(key)
             if closed_at is not None and self._sizes.get(key) == closed_at:
                 continue  # closed while idle and still unchanged
-            if len(self._files) >= self._config.max_open_files:
-                waiting += 1
+            waited = self._waiting.get(key)
+            if waited is not None:
+                previous = waited.predecessor  # known when it began to wait
+            else:
+                previous = self._predecessor_at(path, key, found, now, successor_of,
+                                                earliest_scan_ns)
+            if previous is not None and previous not in self._files:
+                previous = previous if previous in self._waiting else None
+            if previous in self._waiting or (len(self._files) >= self._config.max_open_files
+                                             and key not in needed):
+                self._wait(key, path, previous)
                 continue
             self._idle_closed.pop(key, None)
-            before = self._history.get(path)
-            if before is None and earliest_scan_ns is not None:
-                # Never seen occupied: its generations may go back to the earliest scan, not
-                # just the previous one. A writer stalled between its rename and its next
-                # open leaves the path empty for a scan, and the generation written before
-                # that scan was lost (TAILING-CASES 3 under load: app.log.1 missed).
-                before = _Occupant((-1, -1), os.path.realpath(path),
-                                   earliest_scan_ns - COARSE_MTIME_SLACK_NS)
-            if path not in successor_of and before is not None and before.key != key:
-                # A new file where another was: the rotation completed, possibly more than
-                # once since we last looked (the path may even have been empty meanwhile).
-                successor_of[path] = self._find_missed_generations(before, found, now)
-            previous = successor_of.get(path, self._at_path.get(path))
-            self._open(path, now, predecessor=previous if previous != key else None,
-                       expect=key)
+            self._waiting.pop(key, None)
+            self._open(path, now, predecessor=previous, expect=key)
+        waiting = len(self._waiting)
         if waiting and not self._warned_limit:
             log.warning("%d files wait for a free slot (tail.max_open_files=%d); they are read "
                         "as open files go idle", waiting, self._config.max_open_files)
@@ -355,6 +384,9 @@ class Tailer:
             log.warning("no file matches %s (yet)", ", ".join(self._config.paths))
         self._warned_empty = not found
         self._at_path = {path: key for key, path in found.items()}
+        for key, w in self._waiting.items():  # a waiting file occupies its path too
+            if key in found:
+                self._history[w.path] = _Occupant(key, w.real_path, w.last_mtime_ns)
         # What each matched path holds now, from the files themselves rather than the glob:
         # a file the glob saw may have been renamed before it was opened, and its successor
         # opened at the path instead. Recording the renamed one (its name, app.log.1) as the
@@ -366,8 +398,137 @@ class Tailer:
         self._start_at_end = False
         self._scanned.set()
 
+    def _predecessor_at(self, path: str, key: InodeKey, found: dict[InodeKey, str], now: float,
+                        successor_of: dict[str, InodeKey],
+                        earliest_scan_ns: int | None) -> InodeKey | None:
+        """The file `path` held before `key` (read first), looking for generations renamed
+        away in between; None when `key` is the path's first file."""
+        before = self._history.get(path)
+        if before is None and earliest_scan_ns is not None:
+            # Never seen occupied: its generations may go back to the earliest scan, not
+            # just the previous one. A writer stalled between its rename and its next
+            # open leaves the path empty for a scan, and the generation written before
+            # that scan was lost (TAILING-CASES 3 under load: app.log.1 missed).
+            before = _Occupant((-1, -1), os.path.realpath(path),
+                               earliest_scan_ns - COARSE_MTIME_SLACK_NS)
+        if path not in successor_of and before is not None and before.key != key:
+            # A new file where another was: the rotation completed, possibly more than
+            # once since we last looked (the path may even have been empty meanwhile).
+            successor_of[path] = self._find_missed_generations(before, found, now)
+        previous = successor_of.get(path, self._at_path.get(path))
+        return previous if previous != key else None
+
+    # -- files waiting for a slot ------------------------------------------------------------
+
+    def _wait(self, key: InodeKey, path: str, predecessor: InodeKey | None) -> None:
+        """Remember a matched file that cannot be opened yet, and where its reading will
+        start (a saved cursor, or its start as if opened now: 0, a copy's offset, or its
+        end on a first start with read_from=end)."""
+        if key in self._waiting:
+            return
+        try:
+            st = os.stat(path)
+        except OSError:
+            return  # gone since the glob: the next scan sees where
+        if (st.st_dev, st.st_ino) != key:
+            return
+        if key not in self._saved:
+            cursor = self._cursor_before_opening(path, key)
+            if cursor is None:
+                return
+            self._saved[key] = cursor
+            self._waiting_cursors.append(cursor)
+        self._idle_closed.pop(key, None)  # followed as a waiting file from now on
+        self._waiting[key] = _Waiting(path, os.path.realpath(path), st.st_mtime_ns, predecessor,
+                                      st.st_size)
+
+    def _cursor_before_opening(self, path: str, key: InodeKey) -> Cursor | None:
+        """The cursor `path` would start at if opened now (opened only to read its head)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            size = os.fstat(fd).st_size
+            identity = identify(fd, size)
+            if (identity.device, identity.inode) != key:
+                return None
+            splitter = self._starting_point(fd, identity, size, path, from_start=False)
+            return _TrackedFile(path, fd, identity, splitter, 0.0).cursor()
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def _follow_waiting(self, found: dict[InodeKey, str], now: float,
+                        successor_of: dict[str, InodeKey]) -> None:
+        """Waiting files renamed within the globs get their new name. One that left them
+        (rotated, a symlink repointed) is found by inode in its directory, checked by its
+        first bytes (the inode number may now be an unrelated file's), and opened at once,
+        like a rotated open file, before whatever now holds its path."""
+        for key, w in list(self._waiting.items()):
+            path = found.get(key)
+            cursor = self._saved.get(key)
+            if path is not None:
+                w.size = self._sizes.get(key, w.size)
+                if cursor is None:  # resumed at start-up by something else: wait afresh
+                    del self._waiting[key]
+                elif path != w.path:
+                    w.path, w.real_path = path, os.path.realpath(path)
+                    self._saved[key] = replace(cursor, path=path)
+                elif (cursor.offset == 0 and cursor.identity.fingerprint_length
+                      < min(self._sizes.get(key, 0), FINGERPRINT_BYTES)):
+                    # Grown since its head was read: a longer head tells it apart better.
+                    refreshed = self._cursor_before_opening(path, key)
+                    if refreshed is not None:
+                        self._saved[key] = refreshed
+                        if refreshed.offset:  # a copy, now recognised
+                            self._waiting_cursors.append(refreshed)
+                continue
+            del self._waiting[key]
+            moved = self._find_moved_waiting(key, w, cursor)
+            if moved is None:
+                unread = max(0, w.size - (cursor.offset if cursor else 0))
+                self._dropped += unread
+                self._saved.pop(key, None)
+                log.warning("%s left tail.paths while it waited for a slot and is no longer "
+                            "in %s (deleted, or moved elsewhere): its %d bytes cannot be read "
+                            "(tail.max_open_files)", w.path, Path(w.real_path).parent, unread)
+                self._forget(key, w.path, "gone while waiting for a slot")
+                continue
+            f = self._open(moved, now, predecessor=w.predecessor, expect=key,
+                           only_expected=True)
+            if f is None:
+                continue
+            f.unreachable_since = now
+            self._rotations += 1
+            log.info("%s was rotated to %s while it waited for a slot; reading it now",
+                     w.path, moved)
+            if w.path not in successor_of:
+                successor_of[w.path] = self._find_missed_generations(
+                    _Occupant(key, w.real_path, w.last_mtime_ns), found, now)
+
+    def _find_moved_waiting(self, key: InodeKey, w: _Waiting,
+                            cursor: Cursor | None) -> str | None:
+        path = _find_inode(Path(w.real_path).parent, key)
+        if path is None or cursor is None or not _same_content(path, cursor):
+            return None
+        if cursor.identity.fingerprint_length == 0:
+            # Empty when last seen: no content to tell it from a file reusing its inode
+            # number. Take it only under a name its rotation would give it.
+            base = Path(w.real_path).name
+            name = Path(path).name
+            if not (name.startswith(base) and ROTATED_SUFFIX.fullmatch(name, len(base))):
+                return None
+        return path
+
     def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
-              from_start: bool = False, expect: InodeKey | None = None) -> _TrackedFile | None:
+              from_start: bool = False, expect: InodeKey | None = None,
+              only_expected: bool = False) -> _TrackedFile | None:
+        """Open `path` and track it. With `expect`, the file the caller found there: if
+        another is there now, the expected one was rotated meanwhile and is found and read
+        first; or, with `only_expected` (a file found by inode outside the globs, where the
+        name may now be an unrelated file's), nothing is opened."""
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
@@ -386,6 +547,8 @@ class Tailer:
                 return None
             if expect is not None and key != expect:
                 os.close(fd)
+                if only_expected:
+                    return None
                 return self._open_replaced(path, now, expect, predecessor)
             splitter = self._starting_point(fd, identity, st.st_size, path, from_start)
         except OSError as exc:
@@ -425,6 +588,8 @@ class Tailer:
         limit = self._config.max_line_bytes
         self._resumed = False
         saved = self._saved.pop((identity.device, identity.inode), None)
+        if saved is not None and saved.offset == 0 and not saved.mid_line:
+            saved = None  # nothing read yet (it waited for a slot): start as a new file would
         if saved is not None and not from_start:
             problem = _resume_problem(fd, saved, size)
             if problem is None:
@@ -517,7 +682,7 @@ class Tailer:
             if path is None or not _same_content(path, cursor):
                 self._saved.pop(key, None)
                 continue
-            f = self._open(path, now)
+            f = self._open(path, now, expect=key, only_expected=True)
             if f is not None:
                 f.unreachable_since = now
                 self._rotations += 1
@@ -539,7 +704,7 @@ class Tailer:
                 continue
             if path is None or not _same_content(path, cursor):
                 continue  # its inode number now belongs to an unrelated file
-            f = self._open(path, now)
+            f = self._open(path, now, expect=key, only_expected=True)
             if f is not None:
                 f.unreachable_since = now
                 log.info("%s was rotated to %s while stopped; reading the rest", cursor.path,
@@ -570,6 +735,7 @@ class Tailer:
                 continue
             key = (st.st_dev, st.st_ino)
             if (not stat.S_ISREG(st.st_mode) or key in self._files or key in found
+                    or key in self._waiting
                     or st.st_mtime_ns < rotated.last_mtime_ns):  # same tick counts: coarse clock
                 continue
             candidates.append((st.st_mtime_ns, entry.path))
@@ -591,6 +757,8 @@ class Tailer:
         progressed = False
         for f in list(self._files.values()):
             if f.predecessor is not None:
+                if f.predecessor in self._waiting:
+                    continue  # its predecessor waits for a slot (and is given one first)
                 before = self._files.get(f.predecessor)
                 if before is not None and not self._drained(before):
                     continue  # keep write order across a rotation
@@ -607,10 +775,13 @@ class Tailer:
 
     async def _put_pending_cursors(self) -> None:
         """Emit the cursor of every file opened past its start (copies above all) before
-        any line is read. A copy is recognised only while the content it copies is known:
+        any line is read, and of files that began waiting for a slot (so that a restart
+        follows them too). A copy is recognised only while the content it copies is known:
         in memory, or in a saved cursor of the original. Once a batch of the truncated
         original's new content is acknowledged, the copy's own cursor is the only record
         left, so it must be acknowledged first or a restart reads the copy again."""
+        while self._waiting_cursors:
+            await self._put(LineBatch(self._waiting_cursors.pop(0), ()))
         for f in list(self._files.values()):
             if f.needs_cursor:
                 f.needs_cursor = False
