@@ -26,6 +26,7 @@ How a file is recognised (the whole kind of fault behind most lost or repeated l
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import fnmatch
 import glob
@@ -196,6 +197,7 @@ class Tailer:
         self._waiting_cursors: list[Cursor] = []
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
         self._sizes: dict[InodeKey, int] = {}
+        self._listings: dict[str, tuple[list[str], list[os.DirEntry[str]]]] = {}  # this scan's
         self._last_scan = float("-inf")
         # Earliest wall time of any scan (None until the first): a generation of a path
         # first seen later may have been created, written and renamed away at any time
@@ -311,6 +313,7 @@ class Tailer:
     def _scan(self) -> None:
         now = self._monotonic()
         self._last_scan = now
+        self._listings.clear()
         earliest_scan_ns = self._earliest_scan_wall_ns  # of the scans before this one
         wall = self._wall_ns()
         self._earliest_scan_wall_ns = wall if earliest_scan_ns is None else min(earliest_scan_ns,
@@ -715,17 +718,18 @@ class Tailer:
         """Open files renamed away before any scan saw them (rotated twice within one
         interval): siblings named like the rotated file and modified after its last read.
         Returns the key of the newest generation (the rotated file's own if none)."""
-        directory = Path(rotated.real_path).parent
-        base = Path(rotated.real_path).name
+        directory = os.path.dirname(rotated.real_path)
+        base = os.path.basename(rotated.real_path)
         candidates = []
-        try:
-            with os.scandir(directory) as it:
-                entries = list(it)
-        except OSError:
+        listing = self._listing(directory)
+        if listing is None:
             return rotated.key
-        for entry in entries:
+        names, entries = listing
+        for entry in entries[bisect.bisect_left(names, base):]:
             name = entry.name
-            if (not name.startswith(base) or not ROTATED_SUFFIX.fullmatch(name, len(base))
+            if not name.startswith(base):
+                break  # sorted: no later name starts with it
+            if (not ROTATED_SUFFIX.fullmatch(name, len(base))
                     or name.endswith(COMPRESSED_SUFFIXES)
                     or any(fnmatch.fnmatch(entry.path, ex) for ex in self._config.exclude)):
                 continue
@@ -749,6 +753,20 @@ class Tailer:
             previous = f.key
             log.info("found %s, a generation rotated away before it was seen", path)
         return previous
+
+    def _listing(self, directory: str) -> tuple[list[str], list[os.DirEntry[str]]] | None:
+        """The directory's entries sorted by name, listed once per scan: thousands of new
+        files in one directory each search it for generations (a listing per file made
+        that scan quadratic)."""
+        listing = self._listings.get(directory)
+        if listing is None:
+            try:
+                with os.scandir(directory) as it:
+                    entries = sorted(it, key=lambda e: e.name)
+            except OSError:
+                return None
+            listing = self._listings[directory] = ([e.name for e in entries], entries)
+        return listing
 
     # -- reading -----------------------------------------------------------------------------
 
