@@ -309,9 +309,11 @@ async def _announce_ready(tailer: Tailer, address: str, tls: ClientTLS,
             async with asyncio.timeout(READY_CONNECT_WAIT_SECS):
                 await channel.channel_ready()
                 connected = True
-    files = tailer.statistics().files_open
-    status = (f"tailing {files} files, " + (f"connected to {address}" if connected
-                                            else f"spooling (collector {address} unreachable)"))
+    stats = tailer.statistics()
+    waiting = f" ({stats.files_waiting} waiting for a slot)" if stats.files_waiting else ""
+    status = (f"tailing {stats.files_open} files{waiting}, "
+              + (f"connected to {address}" if connected
+                 else f"spooling (collector {address} unreachable)"))
     sdnotify.notify("READY=1", f"STATUS={status}")
     log.info("ready: %s", status)
 

@@ -260,6 +260,8 @@ class AgentOps:
                        "stalled_secs": round(h.stalled_secs, 3)},
             "files": files,
             "tail": {"globs": list(self.config.tail.paths),
+                     "files_open": tail.files_open if tail else 0,
+                     "files_waiting": tail.files_waiting if tail else 0,
                      "lines_read": tail.lines_read if tail else 0,
                      "rotations": tail.rotations if tail else 0,
                      "truncations": tail.truncations if tail else 0},

@@ -139,6 +139,11 @@ def render(st: dict[str, Any]) -> str:
                      f"{sh['refusals']} refusals"
                      + (f"; last error: {sh['last_error']}" if sh["last_error"] else "")))
         rows.append(("last ack", _when(sh["last_ack_unix"])))
+        tail = st.get("tail", {})
+        waiting = tail.get("files_waiting", 0)
+        rows.append(("files", f"{tail.get('files_open', 0)} open"
+                     + (f", {waiting} waiting for a slot (tail.max_open_files)"
+                        if waiting else "")))
         rows.append(("next seq", str(sp["next_seq"])))
     else:
         ack = st.get("acknowledged")

@@ -53,3 +53,12 @@ def test_an_agent_waiting_for_its_chain_head_is_named_in_the_offline_view() -> N
                "ship": {"awaiting_chain_head": True}}
     assert any("waiting for the collector to say where this agent's chain stands" in p
                for p in attention(offline, waiting))
+
+
+def test_files_waiting_for_a_slot_are_counted_beside_the_open_ones() -> None:
+    st = live()
+    st["tail"] = {"files_open": 1024, "files_waiting": 3}
+    assert any(ln.split() == ["files", "1024", "open,", "3", "waiting", "for", "a", "slot",
+                              "(tail.max_open_files)"] for ln in render(st).splitlines())
+    st["tail"] = {"files_open": 2, "files_waiting": 0}
+    assert any(ln.split() == ["files", "2", "open"] for ln in render(st).splitlines())
