@@ -191,7 +191,7 @@ class Tailer:
         self._start_at_end = first_start and config.read_from == "end"
         self._started = False
         # Files closed because they were idle, with their size then: reopened when it changes.
-        self._idle_closed: dict[InodeKey, int] = {}
+        self._idle_closed: dict[InodeKey, tuple[int, str]] = {}  # (size, real path)
         # Files waiting for a slot, in the order they get one; cursors not yet emitted.
         self._waiting: dict[InodeKey, _Waiting] = {}
         self._waiting_cursors: list[Cursor] = []
@@ -361,7 +361,7 @@ class Tailer:
             if key in self._files:
                 continue
             closed_at = self._idle_closed.get(key)
-            if closed_at is not None and self._sizes.get(key) == closed_at:
+            if closed_at is not None and self._sizes.get(key) == closed_at[0]:
                 continue  # closed while idle and still unchanged
             waited = self._waiting.get(key)
             if waited is not None:
@@ -677,11 +677,11 @@ class Tailer:
         """An idle-closed file that left the globs (rotated or deleted while closed): if it
         grew before it went, reopen it by inode and drain it."""
         for key in [k for k in self._idle_closed if k not in found]:
-            del self._idle_closed[key]
+            _, real_path = self._idle_closed.pop(key)
             cursor = self._saved.get(key)
             if cursor is None:
                 continue
-            path = _find_inode(Path(cursor.path).parent, key)
+            path = _find_inode_in(_where_it_may_be(cursor.path, real_path), key)
             if path is None or not _same_content(path, cursor):
                 self._saved.pop(key, None)
                 continue
@@ -695,9 +695,9 @@ class Tailer:
         for key, cursor in list(self._saved.items()):
             if key in found:
                 continue
-            directory = Path(cursor.path).parent
-            path = _find_inode(directory, key)
-            if path is None and directory.is_dir():
+            directories = _where_it_may_be(cursor.path)
+            path = _find_inode_in(directories, key)
+            if path is None and all(d.is_dir() for d in directories):
                 # Gone from a directory we can read: deleted, or moved where no glob looks.
                 # (A missing directory may be a volume not mounted yet: keep the cursor.)
                 # What it delivered may live on in a copy not yet seen (copytruncate, then
@@ -900,7 +900,7 @@ class Tailer:
                 if (idle >= cfg.close_idle_secs and not f.splitter.pending_bytes
                         and f.predecessor is None and self._drained(f)):
                     self._saved[key] = f.cursor()
-                    self._idle_closed[key] = _size(f.fd)
+                    self._idle_closed[key] = (_size(f.fd), f.real_path)
                     self._close(key, f, f"after {idle:.0f} s idle (reopened when it grows)")
                 continue
             drained = self._drained(f) and not f.splitter.pending_bytes
@@ -1025,6 +1025,26 @@ def _last_line_end(fd: int, size: int) -> int:
     tail = read_at(fd, size - start, start)
     i = tail.rfind(b"\n")
     return start + i + 1 if i >= 0 else start if start else 0
+
+
+def _where_it_may_be(path: str, real_path: str | None = None) -> list[Path]:
+    """Directories where a file last seen at `path` would be after a rotation: beside the
+    name it was matched by, and beside the file the name leads to (a symlink's target
+    directory: the kubelet rotates /var/log/pods/.../0.log, not /var/log/containers/x.log),
+    now and, when known, when it was last seen."""
+    out = [Path(path).parent]
+    for real in (os.path.realpath(path), real_path):
+        if real is not None and Path(real).parent not in out:
+            out.append(Path(real).parent)
+    return out
+
+
+def _find_inode_in(directories: list[Path], key: InodeKey) -> str | None:
+    for directory in directories:
+        path = _find_inode(directory, key)
+        if path is not None:
+            return path
+    return None
 
 
 def _find_inode(directory: Path, key: InodeKey) -> str | None:

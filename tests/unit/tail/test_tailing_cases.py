@@ -15,6 +15,7 @@ import pytest
 
 from agent.records import FLAG_CONTINUED, FLAG_PARTIAL, FLAG_TRUNCATED, Cursor, FileIdentity
 from tests.unit.tail.harness import TailRun, append, assert_exactly_once, numbered, numbers
+from tests.unit.tail.test_missed_generations import race_in_scans
 
 
 def lines_of(data: bytes) -> list[bytes]:
@@ -187,6 +188,54 @@ async def test_case_06_two_level_symlink_chain_ships_the_end_of_the_rotated_file
     got = await run.wait_for(5100, timeout=20)
     await run.stop()
     assert numbers(got, "r") == list(range(5100))
+
+
+def kubelet_layout(tmp_path: Path) -> tuple[Path, Path]:
+    """containers/x.log -> pods/0.log: the glob sees the link, the kubelet rotates the target."""
+    (tmp_path / "containers").mkdir()
+    (tmp_path / "pods").mkdir()
+    (tmp_path / "containers" / "x.log").symlink_to(tmp_path / "pods" / "0.log")
+    return tmp_path / "containers" / "*.log", tmp_path / "pods" / "0.log"
+
+
+async def test_case_05_symlinks_target_rotated_while_stopped_has_its_rest_read(
+        tmp_path: Path) -> None:
+    """The rotated target is beside the target, not beside the link: it is looked for
+    there, not forgotten as deleted."""
+    glob_, target = kubelet_layout(tmp_path)
+    target.write_bytes(numbered("k", 0, 20))
+    run = TailRun([str(glob_)])
+    await run.start()
+    await run.wait_for(20)
+    await run.stop()
+    append(target, numbered("k", 20, 40))
+    os.rename(target, target.with_name("0.log.20261204-120000"))
+    target.write_bytes(numbered("k", 40, 60))
+    await run.start()
+    got = await run.wait_for(60, timeout=10)
+    await run.stop()
+    assert numbers(got, "k") == list(range(60))
+
+
+async def test_case_05_symlinks_target_rotated_while_idle_closed_has_its_rest_read(
+        tmp_path: Path) -> None:
+    glob_, target = kubelet_layout(tmp_path)
+    target.write_bytes(numbered("k", 0, 20))
+    run = TailRun([str(glob_)], close_idle_secs=0.3)
+    await run.start()
+    await run.wait_for(20)
+    await asyncio.sleep(0.8)  # closed while idle
+    assert run.tailer is not None and run.tailer.statistics().files_open == 0
+
+    def grow_and_rotate() -> None:
+        append(target, numbered("k", 20, 40))
+        os.rename(target, target.with_name("0.log.20261204-120000"))
+        target.write_bytes(numbered("k", 40, 60))
+
+    race_in_scans(run, [grow_and_rotate])
+    got = await run.wait_for(60, timeout=10)
+    await run.stop()
+    assert numbers(got, "k") == list(range(60))
 
 
 async def test_case_07_copytruncate_copy_matched_by_the_glob_is_not_read_again(
