@@ -513,7 +513,7 @@ class Tailer:
 
     def _find_moved_waiting(self, key: InodeKey, w: _Waiting,
                             cursor: Cursor | None) -> str | None:
-        path = _find_inode(Path(w.real_path).parent, key)
+        path = _find_inode_in(_where_it_may_be(w.path, w.real_path), key)
         if path is None or cursor is None or not _same_content(path, cursor):
             return None
         if cursor.identity.fingerprint_length == 0:
