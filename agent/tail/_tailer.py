@@ -196,7 +196,8 @@ class Tailer:
         self._waiting: dict[InodeKey, _Waiting] = {}
         self._waiting_cursors: list[Cursor] = []
         self._resumed = False  # set by _starting_point: the offset came from a saved cursor
-        self._sizes: dict[InodeKey, int] = {}
+        self._sizes: dict[InodeKey, int] = {}      # this scan's, of the files found
+        self._mtimes: dict[InodeKey, int] = {}
         self._listings: dict[str, tuple[list[str], list[os.DirEntry[str]]]] = {}  # this scan's
         self._last_scan = float("-inf")
         # Earliest wall time of any scan (None until the first): a generation of a path
@@ -296,7 +297,7 @@ class Tailer:
 
     def _matching_paths(self) -> dict[InodeKey, str]:
         found: dict[InodeKey, str] = {}
-        self._sizes = {}
+        self._sizes, self._mtimes = {}, {}
         for pattern in self._config.paths:
             for path in sorted(glob.glob(os.path.abspath(pattern), recursive=True)):
                 if any(fnmatch.fnmatch(path, ex) for ex in self._config.exclude):
@@ -308,6 +309,7 @@ class Tailer:
                 if stat.S_ISREG(st.st_mode):
                     found.setdefault((st.st_dev, st.st_ino), path)
                     self._sizes[(st.st_dev, st.st_ino)] = st.st_size
+                    self._mtimes[(st.st_dev, st.st_ino)] = st.st_mtime_ns
         return found
 
     def _scan(self) -> None:
@@ -327,6 +329,14 @@ class Tailer:
             renamed_while_stopped = {c.path: key for key, c in self._saved.items()
                                      if found.get(key) != c.path}
             self._resume_rotated_while_stopped(found, now)
+            # Rotated more than once while stopped: the generations after the saved file,
+            # created and renamed away while no scan ran, are read before the path's file.
+            for saved_path, key in renamed_while_stopped.items():
+                rotated = self._files.get(key)
+                if rotated is not None:
+                    renamed_while_stopped[saved_path] = self._find_missed_generations(
+                        _Occupant(key, os.path.realpath(saved_path), rotated.last_mtime_ns),
+                        found, now)
         newly_unreachable: list[_TrackedFile] = []
         for key, f in self._files.items():
             path = found.get(key)
@@ -425,8 +435,9 @@ class Tailer:
 
     def _wait(self, key: InodeKey, path: str, predecessor: InodeKey | None) -> None:
         """Remember a matched file that cannot be opened yet, and where its reading will
-        start (a saved cursor, or its start as if opened now: 0, a copy's offset, or its
-        end on a first start with read_from=end)."""
+        start: a saved cursor still true of it (an idle-closed file may have been truncated
+        and rewritten since), or its start as if opened now (0, a copy's offset, or its end
+        on a first start with read_from=end)."""
         if key in self._waiting:
             return
         try:
@@ -435,15 +446,39 @@ class Tailer:
             return  # gone since the glob: the next scan sees where
         if (st.st_dev, st.st_ino) != key:
             return
-        if key not in self._saved:
-            cursor = self._cursor_before_opening(path, key)
-            if cursor is None:
-                return
-            self._saved[key] = cursor
-            self._waiting_cursors.append(cursor)
+        if not self._check_waiting_cursor(path, key):
+            return
         self._idle_closed.pop(key, None)  # followed as a waiting file from now on
         self._waiting[key] = _Waiting(path, os.path.realpath(path), st.st_mtime_ns, predecessor,
                                       st.st_size)
+
+    def _check_waiting_cursor(self, path: str, key: InodeKey, size_before: int = 0) -> bool:
+        """Make `_saved[key]` the cursor `path` would be read from if opened now, checking
+        a saved one against the file as `_open` would (truncated or rewritten: from 0, or
+        from where a copy ends; what it held past the cursor, up to `size_before`, was
+        never read and is counted as dropped). A changed cursor is emitted, so a restart
+        knows it. False when the file could not be read (the cursor, if any, is kept)."""
+        saved = self._saved.get(key)
+        if (saved is not None and saved.offset == 0 and not saved.mid_line
+                and saved.identity.fingerprint_length >= FINGERPRINT_BYTES):
+            return True  # read from 0 whatever happened to it, and its head is known in full
+        cursor = self._cursor_before_opening(path, key)
+        if cursor is None:
+            if saved is not None:
+                self._saved[key] = saved
+            return False
+        self._saved[key] = cursor
+        if saved is not None and (saved.offset or saved.mid_line) and not self._resumed:
+            unread = max(0, size_before - saved.offset)
+            if unread:
+                self._dropped += unread
+                log.warning("%s was truncated or rewritten while it waited for a slot: its %d "
+                            "bytes past offset %d were never read (tail.max_open_files)",
+                            path, unread, saved.offset)
+        if saved is None or (cursor.offset, cursor.mid_line, cursor.before_hash) != (
+                saved.offset, saved.mid_line, saved.before_hash):
+            self._waiting_cursors.append(cursor)
+        return True
 
     def _cursor_before_opening(self, path: str, key: InodeKey) -> Cursor | None:
         """The cursor `path` would start at if opened now (opened only to read its head)."""
@@ -473,20 +508,19 @@ class Tailer:
             path = found.get(key)
             cursor = self._saved.get(key)
             if path is not None:
-                w.size = self._sizes.get(key, w.size)
+                seen = (self._sizes.get(key, w.size), self._mtimes.get(key, w.last_mtime_ns))
+                changed, size_before = seen != (w.size, w.last_mtime_ns), w.size
+                w.size, w.last_mtime_ns = seen
                 if cursor is None:  # resumed at start-up by something else: wait afresh
                     del self._waiting[key]
-                elif path != w.path:
+                    continue
+                if path != w.path:
                     w.path, w.real_path = path, os.path.realpath(path)
                     self._saved[key] = replace(cursor, path=path)
-                elif (cursor.offset == 0 and cursor.identity.fingerprint_length
-                      < min(self._sizes.get(key, 0), FINGERPRINT_BYTES)):
-                    # Grown since its head was read: a longer head tells it apart better.
-                    refreshed = self._cursor_before_opening(path, key)
-                    if refreshed is not None:
-                        self._saved[key] = refreshed
-                        if refreshed.offset:  # a copy, now recognised
-                            self._waiting_cursors.append(refreshed)
+                # Written to since last seen: appended (a longer head then tells it apart
+                # better), or truncated and rewritten, which leaves its cursor stale.
+                if changed:
+                    self._check_waiting_cursor(path, key, size_before)
                 continue
             del self._waiting[key]
             moved = self._find_moved_waiting(key, w, cursor)
@@ -514,15 +548,8 @@ class Tailer:
     def _find_moved_waiting(self, key: InodeKey, w: _Waiting,
                             cursor: Cursor | None) -> str | None:
         path = _find_inode_in(_where_it_may_be(w.path, w.real_path), key)
-        if path is None or cursor is None or not _same_content(path, cursor):
+        if path is None or cursor is None or not _is_it(path, cursor, w.real_path):
             return None
-        if cursor.identity.fingerprint_length == 0:
-            # Empty when last seen: no content to tell it from a file reusing its inode
-            # number. Take it only under a name its rotation would give it.
-            base = Path(w.real_path).name
-            name = Path(path).name
-            if not (name.startswith(base) and ROTATED_SUFFIX.fullmatch(name, len(base))):
-                return None
         return path
 
     def _open(self, path: str, now: float, *, predecessor: InodeKey | None = None,
@@ -682,7 +709,7 @@ class Tailer:
             if cursor is None:
                 continue
             path = _find_inode_in(_where_it_may_be(cursor.path, real_path), key)
-            if path is None or not _same_content(path, cursor):
+            if path is None or not _is_it(path, cursor, real_path):
                 self._saved.pop(key, None)
                 continue
             f = self._open(path, now, expect=key, only_expected=True)
@@ -705,7 +732,7 @@ class Tailer:
                 self._recent.append(_cursor_content(self._saved.pop(key)))
                 self._forget(key, cursor.path, "no longer in its directory")
                 continue
-            if path is None or not _same_content(path, cursor):
+            if path is None or not _is_it(path, cursor, os.path.realpath(cursor.path)):
                 continue  # its inode number now belongs to an unrelated file
             f = self._open(path, now, expect=key, only_expected=True)
             if f is not None:
@@ -981,6 +1008,22 @@ def _resume_problem(fd: int, saved: Cursor, size: int) -> str | None:
                                         saved.offset - saved.before_length) != saved.before_hash:
         return "the bytes before the saved offset changed: rewritten while stopped"
     return None
+
+
+def _is_it(path: str, cursor: Cursor, real_path: str) -> bool:
+    """Whether the file found by inode at `path`, outside the globs, is the one `cursor`
+    (with `real_path`, where its name led) was taken from, rather than an unrelated file
+    that reused its inode number: it still holds what the cursor describes, or it is
+    named as its rotation would name it (app.log.1, 0.log.20261204-120000). The latter
+    covers a file truncated and rewritten (an application restarted) and then rotated
+    before we looked again: read from its start, as `_open` decides. A file reusing the
+    inode number under such a name is a generation of the same log, unread, all the same.
+    An empty file's content tells nothing: it is taken only under such a name."""
+    if cursor.identity.fingerprint_length and _same_content(path, cursor):
+        return True
+    name = Path(path).name
+    return any(name.startswith(base) and ROTATED_SUFFIX.fullmatch(name, len(base)) is not None
+               for base in {Path(cursor.path).name, Path(real_path).name})
 
 
 def _same_content(path: str, cursor: Cursor) -> bool:
