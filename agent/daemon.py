@@ -125,7 +125,7 @@ async def _run_agent_locked(config: AgentConfig,
     classifier = await asyncio.to_thread(Classifier, config.classify,
                                          state_dir=Path(config.agent.state_dir))
     tailer = Tailer(config.tail, spool.cursors, lines, first_start=spool.fresh,
-                    cursor_keeper=spool)
+                    cursor_keeper=spool, stopped_after_ns=spool.last_record_wall_ns)
     collector_key = None
     if config.agent.collector_key:
         collector_key = load_note_verifier(Path(config.agent.collector_key))

@@ -251,6 +251,9 @@ class Spool:
         self.head = ChainHead.genesis()
         self.cursors: dict[InodeKey, Cursor] = {}
         self.fresh = False  # no state at all was found: this is the agent's first start
+        # Wall time of the newest record the previous run left (head.json or a segment):
+        # every line it sealed was read before then. None on a first start.
+        self.last_record_wall_ns: int | None = None
         self.head_lost = False  # head.json was unreadable and no segment replaced it
         self._quarantined = 0
         self._appended = 0  # segments appended since open; waiters compare against it
@@ -297,6 +300,9 @@ class Spool:
 
     def _recover(self) -> None:
         self.fresh = not self._head_file.exists() and not any(self._seg_dir.glob("*.seg"))
+        records = [self._head_file, *self._seg_dir.glob("*.seg")]
+        times = [p.stat().st_mtime_ns for p in records if p.exists()]
+        self.last_record_wall_ns = max(times) if times else None
         if self.anchor_file.exists():
             self.anchor = self.anchor_file.read_bytes()
         if self._head_file.exists():

@@ -52,7 +52,8 @@ from agent.tail._lines import TAIL_BYTES, LineSplitter
 log = logging.getLogger("sealtail.tail")
 
 InodeKey = tuple[int, int]
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4")
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip", ".lz4", ".lzma", ".lz", ".lzo",
+                       ".Z", ".br", ".tgz", ".7z")
 MIN_SCAN_SPACING_SECS = 0.05
 COARSE_MTIME_SLACK_NS = 20_000_000  # file times tick coarsely (jiffies): compare with slack
 # What a rotator appends to a file's name: `.1`, `-20261204`, `.2026-12-04_17-00`,
@@ -169,14 +170,19 @@ class Tailer:
             after being rotated away or deleted, or at start-up it is no longer in its
             directory) and when such a (device, inode) is tailed again (a reused inode
             number). Lets the spool prune its saved cursors.
+        stopped_after_ns: wall time of the newest record the previous run left (every line
+            it delivered was read before then): generations of a saved file's path modified
+            since, rotated away while the agent was stopped, are read at start-up.
     """
 
     def __init__(self, config: TailConfig, saved: Mapping[InodeKey, Cursor],
                  out: asyncio.Queue[LineBatch], *, first_start: bool = False,
                  monotonic: Callable[[], float] = time.monotonic,
                  wall_ns: Callable[[], int] = time.time_ns,
-                 cursor_keeper: CursorKeeper | None = None) -> None:
+                 cursor_keeper: CursorKeeper | None = None,
+                 stopped_after_ns: int | None = None) -> None:
         self._config = config
+        self._stopped_after_ns = stopped_after_ns
         self._keeper = cursor_keeper
         self._forgotten: set[InodeKey] = set()
         self._saved = dict(saved)
@@ -331,12 +337,36 @@ class Tailer:
             self._resume_rotated_while_stopped(found, now)
             # Rotated more than once while stopped: the generations after the saved file,
             # created and renamed away while no scan ran, are read before the path's file.
+            # They were written after the saved file's last write (strictly: an older
+            # generation may share its tick of a coarse file clock), or after the previous
+            # run's last record (it read every generation it finished before then): the
+            # earlier of the two. The saved file may be gone (`rotate 2`, compressed) or
+            # written to after its rotation; a successor not read when the agent stopped
+            # (waiting for it to drain) may be older than the record.
             for saved_path, key in renamed_while_stopped.items():
+                if key in found:
+                    continue  # renamed within the globs: its generations are matched too
                 rotated = self._files.get(key)
-                if rotated is not None:
+                bounds = [rotated.last_mtime_ns + 1] if rotated is not None else []
+                if self._stopped_after_ns is not None:
+                    bounds.append(self._stopped_after_ns)
+                if bounds:
                     renamed_while_stopped[saved_path] = self._find_missed_generations(
-                        _Occupant(key, os.path.realpath(saved_path), rotated.last_mtime_ns),
-                        found, now)
+                        _Occupant(key, os.path.realpath(saved_path), min(bounds)), found, now)
+            # A saved file still at its path but no longer holding what was read: truncated
+            # by copytruncate (its copy, out of the globs, holds the unread end), or a new
+            # file that reused its inode number after rotations. Its generations since the
+            # last record are read first; a copy is read from where the saved cursor ends.
+            if self._stopped_after_ns is not None:
+                for key, cursor in list(self._saved.items()):
+                    if (found.get(key) == cursor.path and (cursor.offset or cursor.mid_line)
+                            and not _same_content(cursor.path, cursor)):
+                        none = (-1, -1)
+                        newest = self._find_missed_generations(
+                            _Occupant(none, os.path.realpath(cursor.path),
+                                      self._stopped_after_ns), found, now)
+                        if newest != none:
+                            renamed_while_stopped[cursor.path] = newest
         newly_unreachable: list[_TrackedFile] = []
         for key, f in self._files.items():
             path = found.get(key)
@@ -1022,6 +1052,8 @@ def _is_it(path: str, cursor: Cursor, real_path: str) -> bool:
     if cursor.identity.fingerprint_length and _same_content(path, cursor):
         return True
     name = Path(path).name
+    if name.endswith(COMPRESSED_SUFFIXES):
+        return False  # a compressor's new file (app.log.1.gz) may get the freed inode number
     return any(name.startswith(base) and ROTATED_SUFFIX.fullmatch(name, len(base)) is not None
                for base in {Path(cursor.path).name, Path(real_path).name})
 

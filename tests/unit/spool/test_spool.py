@@ -50,6 +50,19 @@ async def test_reopened_spool_continues_the_chain_from_unacked_segments(tmp_path
     assert again.cursors[(7, 42)].offset == 36
 
 
+async def test_a_reopened_spool_says_when_the_previous_run_last_recorded_anything(
+        tmp_path: Path) -> None:
+    """The tailer's bound for files rotated while stopped: every line sealed (and so read)
+    before the stop is in a record written no later than this."""
+    first = Spool.open(tmp_path, PUB)
+    assert first.last_record_wall_ns is None  # nothing recorded yet
+    await append_chain(first, 2)
+    await first.ack(0)
+    newest = max(p.stat().st_mtime_ns for p in [tmp_path / "head.json",
+                                                 *(tmp_path / "spool").glob("*.seg")])
+    assert Spool.open(tmp_path, PUB).last_record_wall_ns == newest
+
+
 async def test_acknowledged_segments_are_deleted_and_head_survives_restart(
         tmp_path: Path) -> None:
     spool = Spool.open(tmp_path, PUB)

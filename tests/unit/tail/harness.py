@@ -45,6 +45,7 @@ class TailRun:
         self.records: list[RawLine] = []
         self.sources: list[str] = []
         self.cursors: dict[tuple[int, int], Cursor] = {}
+        self.last_batch_wall_ns: int | None = None  # as the spool's newest record's mtime
         self._task: asyncio.Task[None] | None = None
         self._drain: asyncio.Task[None] | None = None
         self.tailer: Tailer | None = None
@@ -53,7 +54,8 @@ class TailRun:
     async def start(self, *, first_start: bool = False) -> None:
         queue: asyncio.Queue[LineBatch] = asyncio.Queue(8)
         self.tailer = Tailer(self.config, dict(self.cursors), queue, first_start=first_start,
-                             wall_ns=self.wall_ns, cursor_keeper=self.keeper)
+                             wall_ns=self.wall_ns, cursor_keeper=self.keeper,
+                             stopped_after_ns=self.last_batch_wall_ns)
         self._task = asyncio.create_task(self.tailer.run())
         self._drain = asyncio.create_task(self._collect(queue))
         # As the agent does before it reports "tailing": lines written into a file that is
@@ -69,6 +71,7 @@ class TailRun:
             self.sources.extend([batch.cursor.path] * len(batch.lines))
             c = batch.cursor
             self.cursors[(c.identity.device, c.identity.inode)] = c
+            self.last_batch_wall_ns = time.time_ns()
 
     async def stop(self) -> None:
         """Like SIGKILL after the last acknowledged batch: nothing unemitted is kept."""
