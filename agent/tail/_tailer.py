@@ -873,11 +873,12 @@ class Tailer:
             return False
         size = st.st_size
         position = f.splitter.read_position
-        changed = st.st_mtime_ns != f.last_mtime_ns
-        f.last_mtime_ns = st.st_mtime_ns
+        read_at_mtime_ns, f.last_mtime_ns = f.last_mtime_ns, st.st_mtime_ns
+        changed = st.st_mtime_ns != read_at_mtime_ns
         # Grown, or rewritten to the same size: the content checks tell a truncate-and-rewrite
         # (copytruncate, `>`) from an append.
         if size < position or ((size > position or changed) and self._rewritten(f, size)):
+            copy = self._find_copy_out_of_globs(f, read_at_mtime_ns)
             self._restart_from_zero(f, size)
             position = 0
             # The content just lost may live on in a copy (copytruncate copies, then
@@ -887,6 +888,9 @@ class Tailer:
             await self._put_pending_cursors()
             if self._files.get(f.key) is not f:
                 return True  # closed while we waited (held open too long)
+            if copy is not None:
+                f.predecessor = copy  # its new content after the copy's unread end
+                return True
         if size == position:
             return False
         n = min(size - position, self._config.read_chunk_bytes)
@@ -907,6 +911,21 @@ class Tailer:
             self._lines += len(lines)
             await self._put(LineBatch(f.cursor(), tuple(lines)))
         return True
+
+    def _find_copy_out_of_globs(self, f: _TrackedFile, since_ns: int) -> InodeKey | None:
+        """copytruncate with a glob that does not match the copy (`*.log`, `app.log.1`):
+        lines written between our last read and the truncation are only in the copy, named
+        like a rotation of `f` and written since we last read it (`since_ns`, its mtime
+        then). Opened (as a copy, from where `f` was
+        read to) before `f` restarts; its key, or None. A copy the globs match is found by
+        the scan instead."""
+        directory = os.path.dirname(f.real_path)
+        self._listings.pop(directory, None)  # the copy is newer than this scan's listing
+        in_globs = {key: path for path, key in self._at_path.items()}
+        none = (-1, -1)
+        newest = self._find_missed_generations(
+            _Occupant(none, f.real_path, since_ns), in_globs, self._monotonic())
+        return None if newest == none else newest
 
     async def _put(self, batch: LineBatch) -> None:
         """Queue a batch, waiting as long as it takes (backpressure). While waiting, still

@@ -659,3 +659,24 @@ async def test_case_33_wall_clock_stepping_back_does_not_stop_reading_or_timers(
     await run.stop()
     assert numbers(got, "w") == list(range(20)) and got[-1] == b"tail"
     assert run.records[-1].time_ns < run.records[0].time_ns  # stamped with the stepped clock
+
+
+async def test_case_07_copy_not_matched_by_the_glob_delivers_the_lines_not_yet_read(
+        tmp_path: Path) -> None:
+    """copytruncate with `paths = [app.log]`: lines written between our last read and the
+    truncation are only in the copy app.log.1, which no glob matches. They are read from
+    it, once, before the truncated file's new lines."""
+    log = tmp_path / "app.log"
+    run = TailRun([str(log)])
+    log.write_bytes(numbered("c", 0, 10))
+    await run.start()
+    await run.wait_for(10)
+    # No await in between: the tailer cannot read before the truncation.
+    append(log, numbered("c", 10, 20))
+    shutil.copyfile(log, tmp_path / "app.log.1")
+    os.truncate(log, 0)
+    append(log, numbered("c", 20, 25))
+    await run.wait_for(25, timeout=5)
+    got = await run.settle()
+    await run.stop()
+    assert got == lines_of(numbered("c", 0, 25))
