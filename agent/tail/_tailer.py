@@ -361,10 +361,11 @@ class Tailer:
                 for key, cursor in list(self._saved.items()):
                     if (found.get(key) == cursor.path and (cursor.offset or cursor.mid_line)
                             and not _same_content(cursor.path, cursor)):
-                        none = (-1, -1)
+                        none, real_path = (-1, -1), os.path.realpath(cursor.path)
+                        copy = self._open_copies(_cursor_content(cursor), real_path, found,
+                                                 now, none)
                         newest = self._find_missed_generations(
-                            _Occupant(none, os.path.realpath(cursor.path),
-                                      self._stopped_after_ns), found, now)
+                            _Occupant(copy, real_path, self._stopped_after_ns), found, now)
                         if newest != none:
                             renamed_while_stopped[cursor.path] = newest
         newly_unreachable: list[_TrackedFile] = []
@@ -409,6 +410,9 @@ class Tailer:
             else:
                 previous = self._predecessor_at(path, key, found, now, successor_of,
                                                 earliest_scan_ns)
+            if closed_at is not None:
+                previous = self._copy_of_idle_closed(key, path, closed_at[1], found,
+                                                     now) or previous
             if previous is not None and previous not in self._files:
                 previous = previous if previous in self._waiting else None
             if previous in self._waiting or (len(self._files) >= self._config.max_open_files
@@ -460,6 +464,18 @@ class Tailer:
             successor_of[path] = self._find_missed_generations(before, found, now)
         previous = successor_of.get(path, self._at_path.get(path))
         return previous if previous != key else None
+
+    def _copy_of_idle_closed(self, key: InodeKey, path: str, real_path: str,
+                             found: dict[InodeKey, str], now: float) -> InodeKey | None:
+        """An idle-closed file that changed: truncated by copytruncate, its copy may hold
+        lines written before the truncation and not read. Opened first; its key, or None."""
+        cursor = self._saved.get(key)
+        if cursor is None or not (cursor.offset or cursor.mid_line) or _same_content(path,
+                                                                                  cursor):
+            return None
+        none = (-1, -1)
+        copy = self._open_copies(_cursor_content(cursor), real_path, found, now, none)
+        return None if copy == none else copy
 
     # -- files waiting for a slot ------------------------------------------------------------
 
@@ -775,12 +791,35 @@ class Tailer:
         """Open files renamed away before any scan saw them (rotated twice within one
         interval): siblings named like the rotated file and modified after its last read.
         Returns the key of the newest generation (the rotated file's own if none)."""
-        directory = os.path.dirname(rotated.real_path)
-        base = os.path.basename(rotated.real_path)
-        candidates = []
+        candidates = [(mtime, path) for mtime, path in self._rotation_siblings(
+            rotated.real_path, found) if mtime >= rotated.last_mtime_ns]  # same tick: coarse
+        return self._open_generations(candidates, rotated.key, now,
+                                      "a generation rotated away before it was seen")
+
+    def _open_copies(self, content: _Content, real_path: str, found: dict[InodeKey, str],
+                     now: float, previous: InodeKey) -> InodeKey:
+        """copytruncate whose copy no glob matches (`paths = [app.log]`, `app.log.1`): the
+        lines written between our last read and the truncation are only in the copy. Open
+        the siblings named like a rotation of `real_path` that hold the content read
+        (`content`) and more, oldest first, each after `previous`: the existing copy
+        detection starts them where that content ends. Judged by content, not by time: a
+        sibling merely written lately (another worker's `app.log.2`) is not a copy.
+        Returns the newest one's key (`previous` if none)."""
+        candidates = [(mtime, path) for mtime, path in self._rotation_siblings(real_path, found)
+                      if _holds_more_than(path, content)]
+        return self._open_generations(candidates, previous, now,
+                                      "a copy holding lines not read yet (copytruncate)")
+
+    def _rotation_siblings(self, real_path: str,
+                           found: dict[InodeKey, str]) -> list[tuple[int, str]]:
+        """(mtime, path) of the regular files beside `real_path` named like its rotation
+        (never compressed or excluded) that are not matched, open or waiting."""
+        directory = os.path.dirname(real_path)
+        base = os.path.basename(real_path)
         listing = self._listing(directory)
         if listing is None:
-            return rotated.key
+            return []
+        out = []
         names, entries = listing
         for entry in entries[bisect.bisect_left(names, base):]:
             name = entry.name
@@ -795,12 +834,15 @@ class Tailer:
             except OSError:
                 continue
             key = (st.st_dev, st.st_ino)
-            if (not stat.S_ISREG(st.st_mode) or key in self._files or key in found
-                    or key in self._waiting
-                    or st.st_mtime_ns < rotated.last_mtime_ns):  # same tick counts: coarse clock
-                continue
-            candidates.append((st.st_mtime_ns, entry.path))
-        previous = rotated.key
+            if (stat.S_ISREG(st.st_mode) and key not in self._files and key not in found
+                    and key not in self._waiting):
+                out.append((st.st_mtime_ns, entry.path))
+        return out
+
+    def _open_generations(self, candidates: list[tuple[int, str]], previous: InodeKey,
+                          now: float, what: str) -> InodeKey:
+        """Open `candidates` ((mtime, path)) oldest first as rotated files, each read after
+        the one before (the first after `previous`); the newest's key."""
         for _, path in sorted(candidates):
             f = self._open(path, now)
             if f is None:
@@ -808,7 +850,7 @@ class Tailer:
             f.unreachable_since = now
             f.predecessor = previous
             previous = f.key
-            log.info("found %s, a generation rotated away before it was seen", path)
+            log.info("found %s, %s", path, what)
         return previous
 
     def _listing(self, directory: str) -> tuple[list[str], list[os.DirEntry[str]]] | None:
@@ -873,12 +915,15 @@ class Tailer:
             return False
         size = st.st_size
         position = f.splitter.read_position
-        read_at_mtime_ns, f.last_mtime_ns = f.last_mtime_ns, st.st_mtime_ns
-        changed = st.st_mtime_ns != read_at_mtime_ns
+        changed = st.st_mtime_ns != f.last_mtime_ns
+        f.last_mtime_ns = st.st_mtime_ns
         # Grown, or rewritten to the same size: the content checks tell a truncate-and-rewrite
         # (copytruncate, `>`) from an append.
         if size < position or ((size > position or changed) and self._rewritten(f, size)):
-            copy = self._find_copy_out_of_globs(f, read_at_mtime_ns)
+            self._listings.pop(os.path.dirname(f.real_path), None)  # the copy is newer
+            none = (-1, -1)
+            copy = self._open_copies(f.content(), f.real_path, self._matched_now(),
+                                     self._monotonic(), none)
             self._restart_from_zero(f, size)
             position = 0
             # The content just lost may live on in a copy (copytruncate copies, then
@@ -888,7 +933,7 @@ class Tailer:
             await self._put_pending_cursors()
             if self._files.get(f.key) is not f:
                 return True  # closed while we waited (held open too long)
-            if copy is not None:
+            if copy != none:
                 f.predecessor = copy  # its new content after the copy's unread end
                 return True
         if size == position:
@@ -912,20 +957,9 @@ class Tailer:
             await self._put(LineBatch(f.cursor(), tuple(lines)))
         return True
 
-    def _find_copy_out_of_globs(self, f: _TrackedFile, since_ns: int) -> InodeKey | None:
-        """copytruncate with a glob that does not match the copy (`*.log`, `app.log.1`):
-        lines written between our last read and the truncation are only in the copy, named
-        like a rotation of `f` and written since we last read it (`since_ns`, its mtime
-        then). Opened (as a copy, from where `f` was
-        read to) before `f` restarts; its key, or None. A copy the globs match is found by
-        the scan instead."""
-        directory = os.path.dirname(f.real_path)
-        self._listings.pop(directory, None)  # the copy is newer than this scan's listing
-        in_globs = {key: path for path, key in self._at_path.items()}
-        none = (-1, -1)
-        newest = self._find_missed_generations(
-            _Occupant(none, f.real_path, since_ns), in_globs, self._monotonic())
-        return None if newest == none else newest
+    def _matched_now(self) -> dict[InodeKey, str]:
+        """The files the last scan matched, by key (their copies are found by the scan)."""
+        return {key: path for path, key in self._at_path.items()}
 
     async def _put(self, batch: LineBatch) -> None:
         """Queue a batch, waiting as long as it takes (backpressure). While waiting, still
@@ -1075,6 +1109,29 @@ def _is_it(path: str, cursor: Cursor, real_path: str) -> bool:
         return False  # a compressor's new file (app.log.1.gz) may get the freed inode number
     return any(name.startswith(base) and ROTATED_SUFFIX.fullmatch(name, len(base)) is not None
                for base in {Path(cursor.path).name, Path(real_path).name})
+
+
+def _holds_more_than(path: str, content: _Content) -> bool:
+    """True when the file at `path` starts with what `content` describes (its first bytes,
+    and the bytes before its offset) and goes on past it: a copy with lines not read."""
+    if not content.fingerprint_length:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if os.fstat(fd).st_size <= content.offset:
+            return False
+        if _hash_at(fd, content.fingerprint_length, 0) != content.fingerprint:
+            return False
+        return not content.before_length or _hash_at(
+            fd, content.before_length, content.offset - content.before_length
+        ) == content.before_hash
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _same_content(path: str, cursor: Cursor) -> bool:
