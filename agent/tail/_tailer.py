@@ -61,6 +61,7 @@ COARSE_MTIME_SLACK_NS = 20_000_000  # file times tick coarsely (jiffies): compar
 # other suffixes (`.bak`, `.secret`, `ger` of app.logger) are other files, never generations.
 ROTATED_SUFFIX = re.compile(r"[._-]\d[\w.:-]*")
 RECENT_CONTENTS = 256  # truncated/closed files remembered to recognise copies of them
+NO_FILE: tuple[int, int] = (-1, -1)  # "no predecessor" where a (device, inode) is expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,12 +362,12 @@ class Tailer:
                 for key, cursor in list(self._saved.items()):
                     if (found.get(key) == cursor.path and (cursor.offset or cursor.mid_line)
                             and not _same_content(cursor.path, cursor)):
-                        none, real_path = (-1, -1), os.path.realpath(cursor.path)
+                        real_path = os.path.realpath(cursor.path)
                         copy = self._open_copies(_cursor_content(cursor), real_path, found,
-                                                 now, none)
+                                                 now, NO_FILE)
                         newest = self._find_missed_generations(
                             _Occupant(copy, real_path, self._stopped_after_ns), found, now)
-                        if newest != none:
+                        if newest != NO_FILE:
                             renamed_while_stopped[cursor.path] = newest
         newly_unreachable: list[_TrackedFile] = []
         for key, f in self._files.items():
@@ -456,7 +457,7 @@ class Tailer:
             # just the previous one. A writer stalled between its rename and its next
             # open leaves the path empty for a scan, and the generation written before
             # that scan was lost (TAILING-CASES 3 under load: app.log.1 missed).
-            before = _Occupant((-1, -1), os.path.realpath(path),
+            before = _Occupant(NO_FILE, os.path.realpath(path),
                                earliest_scan_ns - COARSE_MTIME_SLACK_NS)
         if path not in successor_of and before is not None and before.key != key:
             # A new file where another was: the rotation completed, possibly more than
@@ -473,9 +474,8 @@ class Tailer:
         if cursor is None or not (cursor.offset or cursor.mid_line) or _same_content(path,
                                                                                   cursor):
             return None
-        none = (-1, -1)
-        copy = self._open_copies(_cursor_content(cursor), real_path, found, now, none)
-        return None if copy == none else copy
+        copy = self._open_copies(_cursor_content(cursor), real_path, found, now, NO_FILE)
+        return None if copy == NO_FILE else copy
 
     # -- files waiting for a slot ------------------------------------------------------------
 
@@ -921,9 +921,8 @@ class Tailer:
         # (copytruncate, `>`) from an append.
         if size < position or ((size > position or changed) and self._rewritten(f, size)):
             self._listings.pop(os.path.dirname(f.real_path), None)  # the copy is newer
-            none = (-1, -1)
             copy = self._open_copies(f.content(), f.real_path, self._matched_now(),
-                                     self._monotonic(), none)
+                                     self._monotonic(), NO_FILE)
             self._restart_from_zero(f, size)
             position = 0
             # The content just lost may live on in a copy (copytruncate copies, then
@@ -933,7 +932,7 @@ class Tailer:
             await self._put_pending_cursors()
             if self._files.get(f.key) is not f:
                 return True  # closed while we waited (held open too long)
-            if copy != none:
+            if copy != NO_FILE:
                 f.predecessor = copy  # its new content after the copy's unread end
                 return True
         if size == position:
